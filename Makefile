@@ -1,0 +1,50 @@
+# iclprune: the two commands a reviewer needs are `make run` and `make test`.
+# Both create the pinned environment in .venv first if it is missing or stale.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.iclprune-installed
+CORES ?= 2
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: env run test bench lint format clean lock
+
+env: $(STAMP)
+
+# Exact pins from requirements.lock, installed without resolution (the lock is complete);
+# torch's CPU build comes from the local wheel directory the pip config points at.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q --no-deps -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests scripts bench tasks
+	$(VENV)/bin/ruff format --check src tests scripts bench tasks
+	$(VENV)/bin/snakefmt --check Snakefile rules
+	$(VENV)/bin/snakemake --lint --configfile config/config.yaml
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format src tests scripts bench tasks
+	$(VENV)/bin/snakefmt Snakefile rules
+
+# Regenerate the lock from the current environment (maintainers only).
+lock:
+	$(PY) -m pip freeze --all --exclude-editable | grep -vE "^(-e |pip==)" | sort -f > requirements.lock
+
+clean:
+	rm -rf results logs benchmarks .snakemake
