@@ -148,8 +148,10 @@ def test_gates_are_differentiable_and_scale_heads() -> None:
     ffns = torch.ones(3, dtype=torch.float64, requires_grad=True)
     with gated(model, heads, ffns):
         model(ids).logits.sum().backward()
-    assert heads.grad is not None and torch.count_nonzero(heads.grad) == heads.numel()
-    assert ffns.grad is not None and torch.count_nonzero(ffns.grad) == 3
+    assert heads.grad is not None
+    assert torch.count_nonzero(heads.grad) == heads.numel()
+    assert ffns.grad is not None
+    assert torch.count_nonzero(ffns.grad) == 3
 
 
 def test_bad_masks_name_the_value() -> None:

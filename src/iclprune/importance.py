@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from iclprune.batching import Example, PaddingSide, batch_loss, collate, model_max_length, truncate
 from iclprune.sites import Sites, resolve
 
 log = logging.getLogger(__name__)
@@ -36,35 +37,6 @@ log = logging.getLogger(__name__)
 Variant = Literal["bansal", "michel"]
 VARIANTS: tuple[Variant, ...] = ("bansal", "michel")
 Normalizer = Literal["paper", "answer_tokens", "examples", "none"]
-PaddingSide = Literal["right", "left"]
-
-
-@dataclass(frozen=True)
-class Example:
-    """One (context, continuation) pair of token ids; the loss covers the continuation only."""
-
-    context: tuple[int, ...]
-    continuation: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "context", tuple(int(t) for t in self.context))
-        object.__setattr__(self, "continuation", tuple(int(t) for t in self.continuation))
-        if not self.continuation:
-            raise ValueError("empty continuation: an importance example needs at least one answer token")
-        if not self.context:
-            raise ValueError("empty context: the first continuation token needs a position to predict it from")
-
-
-def encode_pair(tokenizer: Any, context: str, continuation: str) -> Example:
-    """Tokenise like lm-eval's HFLM: trailing context whitespace moves to the continuation, the whole string
-    is encoded once, and the continuation is what follows the context's tokens. No special tokens."""
-    n_spaces = len(context) - len(context.rstrip())
-    if n_spaces:
-        continuation = context[-n_spaces:] + continuation
-        context = context[:-n_spaces]
-    whole = tokenizer(context + continuation, add_special_tokens=False)["input_ids"]
-    ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
-    return Example(tuple(ctx), tuple(whole[len(ctx) :]))
 
 
 @dataclass
@@ -91,7 +63,9 @@ class HeadImportance:
         for variant in VARIANTS:
             m = self.scores(variant)
             layer, head = np.divmod(np.arange(m.size), m.shape[1])
-            frames.append(pd.DataFrame({"variant": variant, "layer": layer, "head": head, "score": m.ravel()}))
+            frames.append(
+                pd.DataFrame({"variant": variant, "layer": layer, "head": head, "score": m.ravel()})
+            )
         return pd.concat(frames, ignore_index=True)
 
 
@@ -121,7 +95,7 @@ def token_head_gates(model: nn.Module, sites: Sites) -> Iterator[list[torch.Tens
     gates: list[torch.Tensor | None] = [None] * sites.n_layers
     H, d = sites.n_heads, sites.d_head
 
-    def make(index: int):  # noqa: ANN202
+    def make(index: int):
         def hook(module: nn.Module, args: tuple) -> tuple:
             x = args[0]
             B, T, _ = x.shape
@@ -137,82 +111,6 @@ def token_head_gates(model: nn.Module, sites: Sites) -> Iterator[list[torch.Tens
     finally:
         for handle in handles:
             handle.remove()
-
-
-def _max_length(model: nn.Module) -> int:
-    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-    return int(getattr(config, "max_position_embeddings", 2048))
-
-
-def _truncate(ex: Example, max_length: int) -> Example:
-    n = len(ex.context) + len(ex.continuation)
-    if n <= max_length:
-        return ex
-    if len(ex.continuation) >= max_length:
-        raise ValueError(
-            f"continuation of {len(ex.continuation)} tokens does not fit the model's context of {max_length} tokens"
-        )
-    return Example(ex.context[n - max_length :], ex.continuation)
-
-
-@dataclass(frozen=True)
-class _Batch:
-    input_ids: torch.Tensor  # (B, T)
-    attention_mask: torch.Tensor  # (B, T), 1 = real token
-    position_ids: torch.Tensor  # (B, T)
-    keep: torch.Tensor  # (K,) sorted positions whose logits are needed
-    rows: torch.Tensor  # (P,) batch row of each predicted answer token
-    cols: torch.Tensor  # (P,) index into `keep` of its predicting position
-    targets: torch.Tensor  # (P,) answer token ids
-    weights: torch.Tensor  # (P,) 1 / len(continuation) of its example
-
-
-def _collate(batch: Sequence[Example], padding_side: PaddingSide, pad_id: int, device: torch.device) -> _Batch:
-    lengths = [len(e.context) + len(e.continuation) for e in batch]
-    T = max(lengths)
-    ids = torch.full((len(batch), T), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), T), dtype=torch.long)
-    pos = torch.zeros((len(batch), T), dtype=torch.long)
-    pred_pos: list[list[int]] = []
-    for b, (e, n) in enumerate(zip(batch, lengths, strict=True)):
-        off = 0 if padding_side == "right" else T - n
-        ids[b, off : off + n] = torch.tensor(e.context + e.continuation)
-        mask[b, off : off + n] = 1
-        pos[b, off : off + n] = torch.arange(n)
-        c = len(e.context)
-        pred_pos.append([off + p for p in range(c - 1, n - 1)])
-    keep = sorted({p for ps in pred_pos for p in ps})
-    index = {p: i for i, p in enumerate(keep)}
-    rows, cols, targets, weights = [], [], [], []
-    for b, (e, ps) in enumerate(zip(batch, pred_pos, strict=True)):
-        rows += [b] * len(ps)
-        cols += [index[p] for p in ps]
-        targets += list(e.continuation)
-        weights += [1.0 / len(e.continuation)] * len(ps)
-    return _Batch(
-        input_ids=ids.to(device),
-        attention_mask=mask.to(device),
-        position_ids=pos.to(device),
-        keep=torch.tensor(keep, device=device),
-        rows=torch.tensor(rows, device=device),
-        cols=torch.tensor(cols, device=device),
-        targets=torch.tensor(targets, device=device),
-        weights=torch.tensor(weights, dtype=torch.float64, device=device),
-    )
-
-
-def batch_loss(model: nn.Module, batch: _Batch) -> torch.Tensor:
-    """Σ over examples of each example's mean continuation NLL (float64 scalar)."""
-    out = model(
-        input_ids=batch.input_ids,
-        attention_mask=batch.attention_mask,
-        position_ids=batch.position_ids,
-        logits_to_keep=batch.keep,
-        use_cache=False,
-    )
-    logprobs = torch.log_softmax(out.logits.float(), dim=-1)  # (B, K, V)
-    picked = logprobs[batch.rows, batch.cols, batch.targets]
-    return -(picked.double() * batch.weights).sum()
 
 
 def head_importance(
@@ -246,12 +144,14 @@ def head_importance(
     if padding_side not in ("right", "left"):
         raise ValueError(f"padding_side={padding_side!r}; expected 'right' or 'left'")
     if normalizer not in ("paper", "answer_tokens", "examples", "none"):
-        raise ValueError(f"normalizer={normalizer!r}; expected 'paper', 'answer_tokens', 'examples' or 'none'")
+        raise ValueError(
+            f"normalizer={normalizer!r}; expected 'paper', 'answer_tokens', 'examples' or 'none'"
+        )
     if not examples:
         raise ValueError("no examples to score; expected at least one (context, continuation) pair")
     sites = resolve(model)
-    limit = max_length or _max_length(model)
-    items = [_truncate(e if isinstance(e, Example) else Example(*e), limit) for e in examples]
+    limit = max_length or model_max_length(model)
+    items = [truncate(e if isinstance(e, Example) else Example(*e), limit) for e in examples]
     # Longest first, as lm-eval orders requests: less padding per batch; scores are order-invariant.
     order = sorted(range(len(items)), key=lambda i: -(len(items[i].context) + len(items[i].continuation)))
     device = next(model.parameters()).device
@@ -263,12 +163,16 @@ def head_importance(
     starts = range(0, len(order), batch_size)
     with frozen(model), torch.enable_grad(), token_head_gates(model, sites) as gates:
         for start in tqdm(starts, desc="head importance", disable=not progress, unit="batch"):
-            batch = _collate([items[i] for i in order[start : start + batch_size]], padding_side, pad_token_id, device)
+            batch = collate(
+                [items[i] for i in order[start : start + batch_size]], padding_side, pad_token_id, device
+            )
             gates[:] = [None] * L
             loss = batch_loss(model, batch)
             missing = [i for i, g in enumerate(gates) if g is None]
             if missing:
-                raise RuntimeError(f"the out-projection hook of layers {missing} never ran; site map is wrong")
+                raise RuntimeError(
+                    f"the out-projection hook of layers {missing} never ran; site map is wrong"
+                )
             dots = torch.autograd.grad(loss, gates, allow_unused=True)
             valid = batch.attention_mask.unsqueeze(-1).to(torch.float64).cpu()
             for layer, dot in enumerate(dots):

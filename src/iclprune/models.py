@@ -49,7 +49,12 @@ def resources_dir() -> Path:
 def _dtype(name: DTypeName | torch.dtype) -> torch.dtype:
     if isinstance(name, torch.dtype):
         return name
-    table = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
+    table = {
+        "float32": torch.float32,
+        "float16": torch.float16,
+        "bfloat16": torch.bfloat16,
+        "float64": torch.float64,
+    }
     if name not in table:
         raise ModelLoadError(f"unknown dtype {name!r}; expected one of {sorted(table)}")
     return table[name]
@@ -97,7 +102,9 @@ def cache_embedded(resources: Path | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_NAME}-", dir=target.parent))
     tmp.chmod(0o755)
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+        )
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         # transformers refuses to save a model loaded from GGUF; its weights are already dequantised,
         # so write them with safetensors directly, beside a config without the GGUF quantisation entry.
@@ -130,7 +137,7 @@ def cache_embedded(resources: Path | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ tiny models
-def tiny_config(family: TinyFamily, vocab_size: int = 512, **overrides: Any):  # noqa: ANN201
+def tiny_config(family: TinyFamily, vocab_size: int = 512, **overrides: Any):
     """A small config of ``family``: 3 layers; Llama uses grouped-query attention (6 heads, 2 KV heads)."""
     from transformers import GPTNeoXConfig, LlamaConfig, OPTConfig
 
@@ -157,7 +164,9 @@ def tiny_config(family: TinyFamily, vocab_size: int = 512, **overrides: Any):  #
             attention_dropout=0.0, pad_token_id=0, bos_token_id=1, eos_token_id=2,
         )  # fmt: skip
         return GPTNeoXConfig(**(kw | overrides))
-    raise ModelLoadError(f"unknown tiny model family {family!r}; expected one of ['gpt_neox', 'llama', 'opt']")
+    raise ModelLoadError(
+        f"unknown tiny model family {family!r}; expected one of ['gpt_neox', 'llama', 'opt']"
+    )
 
 
 def tiny_model(
@@ -254,7 +263,9 @@ class ModelRef:
     def parse(cls, ref: str) -> ModelRef:
         ref = ref.strip()
         if not ref:
-            raise ModelLoadError("empty model reference; expected 'embedded', 'tiny:<family>', a path or a hub id")
+            raise ModelLoadError(
+                "empty model reference; expected 'embedded', 'tiny:<family>', a path or a hub id"
+            )
         if ref in {"embedded", f"embedded:{EMBEDDED_NAME}"}:
             return cls("embedded", EMBEDDED_NAME)
         if ref.startswith("embedded:"):
@@ -262,7 +273,9 @@ class ModelRef:
         if ref.startswith("tiny:"):
             family = ref.split(":", 1)[1]
             if family not in ("opt", "llama", "gpt_neox"):
-                raise ModelLoadError(f"unknown tiny model {ref!r}; expected tiny:opt, tiny:llama or tiny:gpt_neox")
+                raise ModelLoadError(
+                    f"unknown tiny model {ref!r}; expected tiny:opt, tiny:llama or tiny:gpt_neox"
+                )
             return cls("tiny", family)
         return cls("pretrained", ref)
 

@@ -139,7 +139,9 @@ def _get(root: nn.Module, path: str, what: str, family: str) -> nn.Module:
             )
         obj = getattr(obj, part)
     if not isinstance(obj, nn.Module):
-        raise UnsupportedArchitectureError(f"site {what}={path!r} resolved to {type(obj).__name__}, not a module")
+        raise UnsupportedArchitectureError(
+            f"site {what}={path!r} resolved to {type(obj).__name__}, not a module"
+        )
     return obj
 
 
@@ -190,10 +192,12 @@ class Sites:
         return (self.n_layers, self.n_heads)
 
 
-def _text_config(model: nn.Module):  # noqa: ANN202 - a transformers PretrainedConfig
+def _text_config(model: nn.Module):
     config = getattr(model, "config", None)
     if config is None:
-        raise UnsupportedArchitectureError(f"{type(model).__name__} has no `config`: not a transformers model")
+        raise UnsupportedArchitectureError(
+            f"{type(model).__name__} has no `config`: not a transformers model"
+        )
     return config.get_text_config() if hasattr(config, "get_text_config") else config
 
 
@@ -209,7 +213,9 @@ def resolve(model: nn.Module) -> Sites:
     n_heads = int(config.num_attention_heads)
     n_kv = int(getattr(config, "num_key_value_heads", None) or n_heads)
     if n_heads % n_kv:
-        raise UnsupportedArchitectureError(f"num_attention_heads={n_heads} not divisible by num_kv_heads={n_kv}")
+        raise UnsupportedArchitectureError(
+            f"num_attention_heads={n_heads} not divisible by num_kv_heads={n_kv}"
+        )
     layer_list = _get(model, spec.layers, "layers", spec.family)
     if not isinstance(layer_list, nn.ModuleList) or len(layer_list) == 0:
         raise UnsupportedArchitectureError(f"site layers={spec.layers!r} is not a non-empty ModuleList")

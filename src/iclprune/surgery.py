@@ -24,7 +24,7 @@ from iclprune.components import Mask
 from iclprune.sites import LayerSites, Sites, resolve
 
 
-def _head_gate_hook(gate: torch.Tensor, d_head: int):  # noqa: ANN202
+def _head_gate_hook(gate: torch.Tensor, d_head: int):
     """Pre-hook scaling the out-projection input per head; ``gate`` has shape ``(heads,)``."""
 
     def hook(module: nn.Module, args: tuple) -> tuple:
@@ -35,7 +35,7 @@ def _head_gate_hook(gate: torch.Tensor, d_head: int):  # noqa: ANN202
     return hook
 
 
-def _ffn_gate_hook(gate: torch.Tensor):  # noqa: ANN202
+def _ffn_gate_hook(gate: torch.Tensor):
     """Forward hook scaling the FFN block's output by a scalar ``gate`` (exact zeros when it is 0)."""
 
     def zero(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
@@ -67,7 +67,9 @@ def gated(
     """
     sites = resolve(model)
     if head_gates is not None and tuple(head_gates.shape) != sites.shape:
-        raise ValueError(f"head_gates has shape {tuple(head_gates.shape)}; expected (layers, heads)={sites.shape}")
+        raise ValueError(
+            f"head_gates has shape {tuple(head_gates.shape)}; expected (layers, heads)={sites.shape}"
+        )
     if ffn_gates is not None and tuple(ffn_gates.shape) != (sites.n_layers,):
         raise ValueError(f"ffn_gates has shape {tuple(ffn_gates.shape)}; expected ({sites.n_layers},)")
     handles = []
@@ -124,7 +126,9 @@ def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
     # skip_init: no random initialisation of weights that are overwritten at once (and none of size 0).
     with warnings.catch_warnings():  # "Initializing zero-element tensors is a no-op" for removed FFNs
         warnings.simplefilter("ignore", UserWarning)
-        lin = skip_init(nn.Linear, in_f, out_f, bias=bias is not None, device=weight.device, dtype=weight.dtype)
+        lin = skip_init(
+            nn.Linear, in_f, out_f, bias=bias is not None, device=weight.device, dtype=weight.dtype
+        )
     with torch.no_grad():
         lin.weight.copy_(weight)
         if bias is not None:
@@ -149,7 +153,9 @@ def _cols(lin: nn.Linear, blocks: list[int | None], block: int) -> nn.Linear:
     """A linear keeping input-column blocks ``blocks``; ``None`` = an all-zero block. Bias kept."""
     w = lin.weight.detach().view(lin.out_features, -1, block)
     zw = torch.zeros_like(w[:, 0])
-    new_w = torch.stack([w[:, i] if i is not None else zw for i in blocks], dim=1).reshape(lin.out_features, -1)
+    new_w = torch.stack([w[:, i] if i is not None else zw for i in blocks], dim=1).reshape(
+        lin.out_features, -1
+    )
     return _linear(new_w, None if lin.bias is None else lin.bias.detach())
 
 

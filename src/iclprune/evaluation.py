@@ -1,0 +1,247 @@
+"""Evaluation through EleutherAI lm-eval on ONE resident model under any mask.
+
+Design: lm-eval's own ``Task`` builds the requests (documents, k-shot contexts, choices) once per
+(task, shot) with a fixed few-shot seed, so every mask of that (task, shot) sees byte-identical prompts;
+lm-eval's stock ``HFLM``, wrapped around the same in-memory model object, scores them while
+:func:`iclprune.surgery.masked` hooks are active; lm-eval's ``apply_filters``/``process_results``/
+``aggregation`` turn the log-likelihoods into metrics, exactly as ``lm_eval.evaluator.evaluate`` does.
+HFLM over the hooked model (rather than a registered model class) keeps lm-eval's tokenisation,
+truncation, batching and metric code untouched; we call it directly (no ``CachingLM``), so no request
+cache can leak results from one mask into another.
+
+Bundled tasks live in ``tasks/<name>.yaml`` (``data_files`` relative to ``tasks/``); any other name is
+looked up in lm-eval's task registry (the cluster path, e.g. ``boolq``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from torch import nn
+
+from iclprune.batching import Example
+from iclprune.components import Mask
+from iclprune.surgery import masked
+
+log = logging.getLogger(__name__)
+
+FULL_MODEL = Mask()  # nothing removed
+DEFAULT_FEWSHOT_SEED = 1234  # lm-eval's default few-shot seed, used for every (task, shot)
+Role = Literal["eval", "importance"]
+
+
+class TaskConfigError(ValueError):
+    """A task name or task file is unknown or malformed; the message names it and what was expected."""
+
+
+def tasks_dir() -> Path:
+    """The bundled task suite: ``$ICLPRUNE_TASKS`` or ``./tasks``."""
+    return Path(os.environ.get("ICLPRUNE_TASKS", "tasks")).resolve()
+
+
+def bundled_tasks(directory: Path | None = None) -> list[str]:
+    """Names of the bundled tasks (one ``<name>.yaml`` each), sorted."""
+    d = directory or tasks_dir()
+    return sorted(p.stem for p in d.glob("*.yaml"))
+
+
+def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
+    """The lm-eval config dict of a bundled task (data paths made absolute) or of a registry task."""
+    d = directory or tasks_dir()
+    path = d / f"{name}.yaml"
+    if path.is_file():
+        try:
+            cfg = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            raise TaskConfigError(f"task file {path} is not valid YAML: {err}") from err
+        if not isinstance(cfg, dict) or cfg.get("task") != name:
+            raise TaskConfigError(f"task file {path} must be a mapping with task: {name}")
+        files = (cfg.get("dataset_kwargs") or {}).get("data_files") or {}
+        for split, rel in files.items():
+            full = (d / rel).resolve()
+            if not full.is_file():
+                raise TaskConfigError(f"task {name!r}: data file for split {split!r} not found: {full}")
+            files[split] = str(full)
+        return cfg
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager()
+    if name not in manager.all_tasks:
+        raise TaskConfigError(
+            f"unknown task {name!r}: not a bundled task in {d} ({', '.join(bundled_tasks(d)) or 'none'}) "
+            "and not in lm-eval's task registry"
+        )
+    cfg = manager._get_config(name)  # the registry's YAML as a dict (includes resolved)
+    return {k: v for k, v in cfg.items() if k != "group"}
+
+
+def chance_level(cfg: dict[str, Any]) -> float | None:
+    """``metadata.chance`` of a bundled task, if it declares one."""
+    chance = (cfg.get("metadata") or {}).get("chance")
+    return float(chance) if chance is not None else None
+
+
+@dataclass
+class TaskRequests:
+    """lm-eval's requests of one (task, shot), built once; ``role='importance'`` means the first N
+    training documents (validation where there is no training split) with demos from the same
+    few-shot split, the document itself excluded."""
+
+    name: str
+    shots: int
+    seed: int
+    role: Role
+    limit: int | None
+    task: Any  # lm_eval.api.task.ConfigurableTask
+    instances: list[Any]
+    docs: list[tuple[int, dict[str, Any]]] = field(repr=False)
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.docs)
+
+
+def build_requests(
+    cfg: dict[str, Any],
+    shots: int,
+    *,
+    seed: int = DEFAULT_FEWSHOT_SEED,
+    limit: int | None = None,
+    role: Role = "eval",
+) -> TaskRequests:
+    """Build lm-eval's Instances for ``cfg`` at ``shots`` demonstrations with few-shot seed ``seed``."""
+    from lm_eval.api.task import ConfigurableTask
+
+    if shots < 0:
+        raise ValueError(f"shots={shots}; expected a non-negative number of demonstrations")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit={limit}; expected a positive number of documents or None")
+    cfg = copy.deepcopy(cfg)
+    name = cfg.get("task", "<unnamed>")
+    if role == "importance":
+        # Evaluate-over the training split: lm-eval then excludes each document from its own demos
+        # (it does so when the few-shot split is the evaluated split).
+        split = cfg.get("training_split") or cfg.get("validation_split") or cfg.get("test_split")
+        cfg["test_split"] = split
+        cfg.pop("validation_split", None)
+        cfg.setdefault("fewshot_split", split)
+    cfg["num_fewshot"] = shots
+    # Built directly (not through get_task_dict, whose TaskManager indexes lm-eval's whole registry).
+    task = ConfigurableTask(config=cfg)
+    if shots > 0 and not (task.has_training_docs() or task.config.fewshot_split):
+        raise TaskConfigError(f"task {name!r} has no split to draw {shots} demonstrations from")
+    task.set_fewshot_seed(seed=seed)
+    task.build_all_requests(limit=limit, rank=0, world_size=1, cache_requests=False)
+    docs = list(task.doc_iterator(rank=0, limit=limit, world_size=1))
+    return TaskRequests(name, shots, seed, role, limit, task, list(task.instances), docs)
+
+
+@dataclass
+class EvalResult:
+    """Metrics of one evaluation and its per-document rows."""
+
+    metrics: dict[str, float]
+    per_doc: pd.DataFrame  # doc_id, <metrics...>, loglik (list per request), is_greedy (list)
+
+
+class Evaluator:
+    """One resident model scored by lm-eval's HFLM under any mask (heads + FFNs), without reloading."""
+
+    def __init__(
+        self, model: nn.Module, tokenizer: Any, *, batch_size: int = 8, max_length: int | None = None
+    ):
+        from lm_eval.models.huggingface import HFLM
+
+        self.model = model.eval()
+        device = next(model.parameters()).device
+        self.lm = HFLM(
+            pretrained=model,
+            tokenizer=tokenizer,
+            batch_size=batch_size,
+            max_length=max_length,
+            device=str(device),
+        )
+
+    def loglikelihoods(self, reqs: TaskRequests, mask: Mask = FULL_MODEL) -> list[tuple[float, bool]]:
+        """``(loglik, is_greedy)`` for every instance of ``reqs`` (in order) with ``mask`` removed."""
+        cloned = [inst for inst in reqs.instances for _ in range(inst.repeats)]
+        with masked(self.model, mask):
+            return self.lm.loglikelihood(cloned, disable_tqdm=True)
+
+    def evaluate(self, reqs: TaskRequests, mask: Mask = FULL_MODEL) -> EvalResult:
+        """Accuracy (and the task's other metrics) of the model with ``mask`` removed."""
+        if reqs.role != "eval":
+            raise ValueError(f"requests of role {reqs.role!r} are for importance, not evaluation")
+        return score_responses(reqs, self.loglikelihoods(reqs, mask))
+
+    def importance_examples(self, reqs: TaskRequests) -> list[Example]:
+        """The gold (context, continuation) of every document, tokenised exactly as evaluation does."""
+        return importance_examples(reqs, self.lm)
+
+
+def score_responses(reqs: TaskRequests, resps: Sequence[tuple[float, bool]]) -> EvalResult:
+    """Apply lm-eval's filters, ``process_results`` and ``aggregation`` to raw responses."""
+    task = reqs.task
+    cloned = [inst for inst in reqs.instances for _ in range(inst.repeats)]
+    if len(resps) != len(cloned):
+        raise ValueError(f"{len(resps)} responses for {len(cloned)} requests")
+    for inst in reqs.instances:
+        inst.resps = []
+        inst.filtered_resps = {}
+    for resp, inst in zip(resps, cloned, strict=True):
+        inst.resps.append(resp)
+    task.apply_filters()
+    by_doc: dict[int, list[Any]] = defaultdict(list)
+    for inst in reqs.instances:
+        by_doc[inst.doc_id].append(inst)
+    filter_key = next(iter(reqs.instances[0].filtered_resps))
+    raw: dict[str, list[Any]] = defaultdict(list)
+    rows = []
+    for doc_id, doc in reqs.docs:
+        insts = sorted(by_doc[doc_id], key=lambda i: i.idx)
+        values = task.process_results(doc, [i.filtered_resps[filter_key] for i in insts])
+        for metric, value in values.items():
+            raw[metric].append(value)
+        row = {"doc_id": int(doc_id)}
+        row.update({m: v for m, v in values.items() if isinstance(v, int | float)})
+        row["loglik"] = [float(i.resps[0][0]) for i in insts]
+        row["is_greedy"] = [bool(i.resps[0][1]) for i in insts]
+        rows.append(row)
+    aggregations = task.aggregation()
+    metrics = {m: float(aggregations[m](v)) for m, v in raw.items()}
+    return EvalResult(metrics, pd.DataFrame(rows))
+
+
+def importance_examples(reqs: TaskRequests, lm: Any) -> list[Example]:
+    """One :class:`Example` per document: its k-shot context and its gold continuation, encoded with
+    lm-eval's own ``_encode_pair`` (so the answer carries the same leading space as in evaluation)."""
+    if reqs.role != "importance":
+        raise ValueError("importance examples come from requests built with role='importance'")
+    task = reqs.task
+    by_doc: dict[int, list[Any]] = defaultdict(list)
+    for inst in reqs.instances:
+        by_doc[inst.doc_id].append(inst)
+    examples = []
+    for doc_id, doc in reqs.docs:
+        insts = sorted(by_doc[doc_id], key=lambda i: i.idx)
+        gold = task.doc_to_target(doc)
+        if task.OUTPUT_TYPE == "multiple_choice":
+            if isinstance(gold, list):
+                gold = gold[0]
+            if not isinstance(gold, int):
+                gold = task.doc_to_choice(doc).index(gold)
+            context, continuation = insts[gold].args
+        else:
+            context, continuation = insts[0].args
+        ctx, cont = lm._encode_pair(context, continuation)
+        examples.append(Example(tuple(ctx), tuple(cont)))
+    return examples
