@@ -144,3 +144,43 @@ def write_with_provenance(
     """Write a table and its provenance sidecar (sidecar first, so a present table implies both)."""
     write_json(provenance(config, **extra), sidecar_path(path))
     write_table(df, path)
+
+
+class Checkpoint:
+    """Append-only JSONL of finished sub-results of a long stage, so a re-run resumes after a crash.
+
+    Each record is one line, flushed and fsynced; a torn last line (killed mid-write) is ignored.
+    ``key`` names the fields that identify a sub-result.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], key: tuple[str, ...]):
+        self.path = Path(path)
+        self.key = key
+        self.done: dict[tuple, dict[str, Any]] = {}
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                self.done[self._key(record)] = record
+
+    def _key(self, record: Mapping[str, Any]) -> tuple:
+        return tuple(record[k] for k in self.key)
+
+    def get(self, **key: Any) -> dict[str, Any] | None:
+        """The finished record with these key values, if any."""
+        return self.done.get(tuple(key[k] for k in self.key))
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Persist one finished record."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.done[self._key(record)] = record
+
+    def remove(self) -> None:
+        """Delete the checkpoint once the stage's final output is written."""
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,31 @@
+# Helpers shared by every rule file (no rules here).
+import json
+
+MODEL = config["model"]
+MODEL_SPEC = config["models"][MODEL]
+TASKS = config["tasks"]
+SHOTS = config["shots"]
+CONTAINER = config["container"]
+
+
+def model_spec_json():
+    """The model spec as one JSON string (a stable `params` value for every rule)."""
+    return json.dumps(MODEL_SPEC, sort_keys=True)
+
+
+def grid(kind):
+    """(pct_heads, pct_ffns) pairs of a one-dimensional sweep."""
+    pruning = config["pruning"]
+    if kind == "heads":
+        return [[p, 0] for p in pruning["head_percents"]]
+    return [[0, p] for p in pruning["ffn_percents"]]
+
+
+def all_targets():
+    return expand(
+        "results/pruning/{model}/{task}/{shot}shot/{kind}.parquet",
+        model=MODEL,
+        task=TASKS,
+        shot=SHOTS,
+        kind=["heads", "ffns"],
+    )

@@ -1,0 +1,49 @@
+rule head_importance:
+    input:
+        card="results/models/{model}/card.json",
+    output:
+        scores="results/importance/{model}/{task}/{shot}shot/heads.parquet",
+        sidecar="results/importance/{model}/{task}/{shot}shot/heads.json",
+    log:
+        "logs/importance/{model}/{task}/{shot}shot/heads.log",
+    benchmark:
+        "benchmarks/importance/{model}/{task}/{shot}shot/heads.tsv"
+    container:
+        CONTAINER
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        spec=model_spec_json(),
+        n_docs=config["importance"]["n_docs"],
+        batch_size=config["importance"]["batch_size"],
+        normalizer=config["importance"]["normalizer"],
+        seed=config["seed"],
+    script:
+        "../scripts/head_importance.py"
+
+
+rule ffn_oracle:
+    input:
+        card="results/models/{model}/card.json",
+    output:
+        scores="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+        sidecar="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.json",
+    log:
+        "logs/ffn_oracle/{model}/{task}/{shot}shot/ffns.log",
+    benchmark:
+        "benchmarks/ffn_oracle/{model}/{task}/{shot}shot/ffns.tsv"
+    container:
+        CONTAINER
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        spec=model_spec_json(),
+        limit=config["evaluation"]["limit"],
+        batch_size=config["evaluation"]["batch_size"],
+        seed=config["seed"],
+    script:
+        "../scripts/ffn_oracle.py"

@@ -1,0 +1,11 @@
+"""Stage: oracle FFN importance of one (task, shot)."""
+
+from _common import setup
+
+from iclprune.stages import ffn_oracle
+
+sm = snakemake  # noqa: F821
+ffn_oracle(
+    setup(sm), sm.wildcards.task, int(sm.wildcards.shot), sm.output.scores,
+    limit=sm.params.limit, batch_size=sm.params.batch_size, seed=sm.params.seed,
+)  # fmt: skip

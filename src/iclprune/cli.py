@@ -1,0 +1,133 @@
+"""``iclprune`` command line: the workflow's stages, callable by hand.
+
+Examples::
+
+    iclprune cache-model --model embedded --out resources/models/smollm2.json
+    iclprune importance --model embedded --task icl_capitals --shots 5 --out scores.parquet
+    iclprune task-table --model embedded --shots 0 1 5 --readme tasks/README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TABLE_START = "<!-- task-table:start -->"
+TABLE_END = "<!-- task-table:end -->"
+
+
+def _model(args: argparse.Namespace) -> dict:
+    spec = {"source": args.model, "dtype": args.dtype}
+    if getattr(args, "revision", None):
+        spec["revision"] = args.revision
+    return spec
+
+
+def render_task_table(table) -> str:
+    """Markdown: one row per task, accuracy per shot, chance level; then the mean row."""
+    wide = table.pivot(index="task", columns="shot", values="acc")
+    chance = table.groupby("task")["chance"].first()
+    shots = list(wide.columns)
+    lines = ["| task | chance | " + " | ".join(f"{k}-shot" for k in shots) + " |"]
+    lines.append("|---|---|" + "---|" * len(shots))
+    for task, row in wide.iterrows():
+        c = chance[task]
+        lines.append(f"| {task} | {c:.2f} | " + " | ".join(f"{row[k]:.3f}" for k in shots) + " |")
+    means = wide.mean()
+    lines.append(
+        f"| **mean** | {chance.mean():.2f} | " + " | ".join(f"**{means[k]:.3f}**" for k in shots) + " |"
+    )
+    n = int(table["n_docs"].max())
+    return "\n".join(lines) + f"\n\n(validation documents per task: up to {n}; few-shot seed 1234)\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="iclprune", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", default="embedded", help="embedded | tiny:<family> | path | hub id")
+        p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16", "float64"])
+        p.add_argument("--revision", default=None, help="hub revision (commit) to pin")
+
+    p = sub.add_parser("cache-model", help="make a model loadable offline and write its card (JSON)")
+    common(p)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("importance", help="gradient head importance of one (task, shot)")
+    common(p)
+    p.add_argument("--task", required=True)
+    p.add_argument("--shots", type=int, required=True)
+    p.add_argument("--n-docs", type=int, default=2500)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--normalizer", default="paper", choices=["paper", "answer_tokens", "examples", "none"])
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("ffn-oracle", help="oracle FFN importance of one (task, shot)")
+    common(p)
+    p.add_argument("--task", required=True)
+    p.add_argument("--shots", type=int, required=True)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("task-table", help="accuracy of the full model on every bundled task per shot")
+    common(p)
+    p.add_argument("--tasks", nargs="*", default=None, help="default: every bundled task")
+    p.add_argument("--shots", type=int, nargs="+", default=[0, 1, 5])
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--out", default="results/task_table/task_table.tsv")
+    p.add_argument("--readme", default=None, help="also write the table into this README between markers")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from iclprune import stages
+
+    try:
+        if args.command == "cache-model":
+            stages.cache_model(_model(args), args.out)
+        elif args.command == "importance":
+            stages.head_importance(
+                _model(args), args.task, args.shots, args.out, n_docs=args.n_docs, batch_size=args.batch_size,
+                normalizer=args.normalizer, seed=args.seed,
+            )  # fmt: skip
+        elif args.command == "ffn-oracle":
+            stages.ffn_oracle(
+                _model(args), args.task, args.shots, args.out, limit=args.limit, batch_size=args.batch_size
+            )
+        elif args.command == "task-table":
+            from iclprune.evaluation import bundled_tasks
+
+            tasks = args.tasks or bundled_tasks()
+            table = stages.task_table(
+                _model(args), tasks, args.shots, args.out, limit=args.limit, batch_size=args.batch_size
+            )
+            text = render_task_table(table)
+            print(text)
+            if args.readme:
+                readme = Path(args.readme)
+                body = readme.read_text()
+                block = f"{TABLE_START}\n{text}{TABLE_END}"
+                if TABLE_START in body:
+                    body = re.sub(f"{TABLE_START}.*?{TABLE_END}", lambda _: block, body, flags=re.S)
+                else:
+                    body += "\n" + block + "\n"
+                readme.write_text(body)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"iclprune {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

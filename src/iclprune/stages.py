@@ -1,0 +1,237 @@
+"""Workflow stages: each reads plain-data inputs, computes with the package, writes plain data atomically.
+
+Scripts under ``scripts/`` (Snakemake) and the ``iclprune`` CLI both call these, one function a stage.
+A stage's ``model`` argument is a model spec mapping (``source``, ``dtype``, ``revision``, ...) as in
+``config/config.yaml``; the config hash in every sidecar covers the spec and the stage's parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iclprune.io import Checkpoint, read_table, sidecar_path, write_json, write_with_provenance
+
+log = logging.getLogger(__name__)
+
+
+def _spec(model: Mapping[str, Any] | str) -> dict[str, Any]:
+    return {"source": model} if isinstance(model, str) else dict(model)
+
+
+@lru_cache(maxsize=2)
+def _load(source: str, dtype: str, revision: str | None, trust_remote_code: bool, attn: str | None):
+    from iclprune.models import load_model
+
+    return load_model(
+        source, dtype=dtype, revision=revision, trust_remote_code=trust_remote_code, attn_implementation=attn
+    )
+
+
+def load_spec(model: Mapping[str, Any] | str):
+    """``(model, tokenizer)`` of a model spec; one resident copy per process."""
+    spec = _spec(model)
+    return _load(
+        spec["source"],
+        spec.get("dtype", "float32"),
+        spec.get("revision"),
+        bool(spec.get("trust_remote_code", False)),
+        spec.get("attn_implementation"),
+    )
+
+
+def cache_model(model: Mapping[str, Any] | str, out: str | Path) -> None:
+    """Make the model loadable offline and write a JSON card: geometry, parameter count, source."""
+    from iclprune.models import ModelRef, cache_embedded
+    from iclprune.sites import resolve
+    from iclprune.surgery import n_parameters
+
+    spec = _spec(model)
+    if ModelRef.parse(spec["source"]).kind in ("embedded", "tiny"):
+        cache_embedded()
+    net, _ = load_spec(spec)
+    sites = resolve(net)
+    card = {
+        "spec": spec,
+        "family": sites.spec.family,
+        "n_layers": sites.n_layers,
+        "n_heads": sites.n_heads,
+        "n_kv_heads": sites.n_kv_heads,
+        "d_head": sites.d_head,
+        "n_parameters": n_parameters(net),
+    }
+    write_json(card, out)
+
+
+def _requests(task: str, shots: int, seed: int, limit: int | None, role: str):
+    from iclprune.evaluation import build_requests, task_config
+
+    return build_requests(task_config(task), shots, seed=seed, limit=limit, role=role)
+
+
+def head_importance(
+    model: Mapping[str, Any] | str,
+    task: str,
+    shots: int,
+    out: str | Path,
+    *,
+    n_docs: int = 2500,
+    batch_size: int = 8,
+    normalizer: str = "paper",
+    seed: int = 1234,
+) -> None:
+    """Gradient head importance (both variants) on the first ``n_docs`` training documents of ``task``
+    at ``shots`` demonstrations. Writes ``variant, layer, head, score`` + a provenance sidecar."""
+    from iclprune.evaluation import Evaluator
+    from iclprune.importance import head_importance as score
+
+    net, tok = load_spec(model)
+    reqs = _requests(task, shots, seed, n_docs, "importance")
+    examples = Evaluator(net, tok).importance_examples(reqs)
+    result = score(
+        net, examples, batch_size=batch_size, normalizer=normalizer, pad_token_id=tok.pad_token_id or 0
+    )
+    table = result.to_frame()
+    table.insert(0, "shot", shots)
+    table.insert(0, "task", task)
+    params = {"model": _spec(model), "task": task, "shots": shots, "n_docs": n_docs, "normalizer": normalizer}
+    write_with_provenance(
+        table, out, params, seeds={"fewshot": seed}, n_examples=result.n_examples,
+        n_positions=result.n_positions, n_answer_tokens=result.n_answer_tokens,
+    )  # fmt: skip
+
+
+def _evaluator(model: Mapping[str, Any] | str, batch_size: int):
+    from iclprune.evaluation import Evaluator
+
+    net, tok = load_spec(model)
+    return Evaluator(net, tok, batch_size=batch_size)
+
+
+def ffn_oracle(
+    model: Mapping[str, Any] | str,
+    task: str,
+    shots: int,
+    out: str | Path,
+    *,
+    limit: int | None = None,
+    batch_size: int = 8,
+    seed: int = 1234,
+    metric: str = "acc",
+) -> None:
+    """Oracle FFN importance of ``task`` at ``shots``; resumable (``<out>.partial.jsonl``)."""
+    from iclprune.pruning import ffn_oracle as oracle
+
+    reqs = _requests(task, shots, seed, limit, "eval")
+    ck = Path(str(out) + ".partial.jsonl")
+    table = oracle(_evaluator(model, batch_size), reqs, metric=metric, checkpoint=ck)
+    table.insert(0, "shot", shots)
+    table.insert(0, "task", task)
+    params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "metric": metric}
+    write_with_provenance(table, out, params, seeds={"fewshot": seed}, n_docs=reqs.n_docs)
+    Checkpoint(ck, ("layer",)).remove()
+
+
+def _scores(path: str | Path, variant: str | None = None) -> np.ndarray:
+    """A head ``(layers, heads)`` matrix or FFN ``(layers,)`` vector from a stage table."""
+    df = read_table(path)
+    if "head" in df.columns:
+        df = df[df.variant == variant] if variant else df
+        return df.pivot(index="layer", columns="head", values="score").sort_index().to_numpy()
+    return df.sort_values("layer")["score"].to_numpy()
+
+
+def pruning_sweep(
+    model: Mapping[str, Any] | str,
+    task: str,
+    shots: int,
+    out: str | Path,
+    *,
+    head_scores: str | Path | None = None,
+    ffn_scores: str | Path | None = None,
+    grid: list[tuple[float, float]],
+    variant: str = "bansal",
+    limit: int | None = None,
+    batch_size: int = 8,
+    seed: int = 1234,
+    metric: str = "acc",
+) -> None:
+    """Accuracy of ``task`` at ``shots`` at every ``(pct_heads, pct_ffns)`` of ``grid``, removing the
+    least important components of fixed rankings; resumable (``<out>.partial.jsonl``)."""
+    from iclprune.pruning import ffn_ranking, head_ranking
+    from iclprune.pruning import pruning_sweep as sweep
+
+    heads = head_ranking(_scores(head_scores, variant)) if head_scores else None
+    ffns = ffn_ranking(_scores(ffn_scores)) if ffn_scores else None
+    reqs = _requests(task, shots, seed, limit, "eval")
+    ck = Path(str(out) + ".partial.jsonl")
+    grid = [(float(h), float(f)) for h, f in grid]
+    table = sweep(
+        _evaluator(model, batch_size), reqs, grid, heads=heads, ffns=ffns, metric=metric, checkpoint=ck
+    )
+    table.insert(0, "shot", shots)
+    table.insert(0, "task", task)
+    params = {
+        "model": _spec(model), "task": task, "shots": shots, "limit": limit, "grid": grid, "variant": variant,
+        "head_scores": str(head_scores), "ffn_scores": str(ffn_scores),
+    }  # fmt: skip
+    write_with_provenance(table, out, params, seeds={"fewshot": seed}, n_docs=reqs.n_docs)
+    Checkpoint(ck, ("pct_heads", "pct_ffns")).remove()
+
+
+def task_table(
+    model: Mapping[str, Any] | str,
+    tasks: list[str],
+    shots: list[int],
+    out: str | Path,
+    *,
+    limit: int | None = None,
+    batch_size: int = 8,
+    seed: int = 1234,
+) -> pd.DataFrame:
+    """Accuracy of the full model per task and shot, with the task's chance level (``tasks/README.md``)."""
+    from iclprune.evaluation import chance_level, task_config
+
+    ev = _evaluator(model, batch_size)
+    ck = Checkpoint(str(out) + ".partial.jsonl", ("task", "shot"))
+    rows = []
+    for task in tasks:
+        cfg = task_config(task)
+        for k in shots:
+            done = ck.get(task=task, shot=k)
+            if done is None:
+                reqs = _requests(task, k, seed, limit, "eval")
+                done = {
+                    "task": task,
+                    "shot": k,
+                    "acc": ev.evaluate(reqs).metrics["acc"],
+                    "n_docs": reqs.n_docs,
+                }
+                ck.add(done)
+            rows.append(dict(done, chance=chance_level(cfg)))
+    table = pd.DataFrame(rows)
+    write_with_provenance(
+        table,
+        out,
+        {"model": _spec(model), "tasks": tasks, "shots": shots, "limit": limit},
+        seeds={"fewshot": seed},
+    )
+    ck.remove()
+    return table
+
+
+__all__ = [
+    "cache_model",
+    "ffn_oracle",
+    "head_importance",
+    "load_spec",
+    "pruning_sweep",
+    "sidecar_path",
+    "task_table",
+]

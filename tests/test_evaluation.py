@@ -1,0 +1,123 @@
+"""Masked in-memory evaluation through lm-eval, importance data from lm-eval's prompts, FFN oracle, sweeps."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from iclprune.components import Mask
+from iclprune.evaluation import Evaluator, TaskConfigError, build_requests, task_config
+from iclprune.models import load_model
+from iclprune.pruning import ffn_oracle, ffn_ranking, head_ranking, pruning_mask, pruning_sweep
+
+TASK = "icl_antonyms"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A tiny random Llama (GQA) sharing SmolLM2's tokenizer, wrapped once in lm-eval's HFLM."""
+    model, tok = load_model("tiny:llama", seed=0)
+    return Evaluator(model, tok, batch_size=4)
+
+
+def test_in_memory_path_equals_lm_eval_simple_evaluate(tiny) -> None:
+    from lm_eval import simple_evaluate
+
+    cfg = task_config(TASK)
+    ours = tiny.evaluate(build_requests(cfg, 2, limit=6))
+    theirs = simple_evaluate(
+        model=tiny.lm, tasks=[cfg], num_fewshot=2, limit=6, log_samples=True, bootstrap_iters=0,
+        fewshot_random_seed=1234, cache_requests=False,
+    )  # fmt: skip
+    samples = sorted(theirs["samples"][TASK], key=lambda s: s["doc_id"])
+    assert ours.metrics["acc"] == pytest.approx(theirs["results"][TASK]["acc,none"])
+    assert ours.per_doc["acc"].tolist() == [s["acc"] for s in samples]
+    their_ll = [[r[0] for r in s["filtered_resps"]] for s in samples]
+    np.testing.assert_allclose(np.array(ours.per_doc["loglik"].tolist()), np.array(their_ll), rtol=1e-6)
+
+
+def test_masks_change_results_and_the_resident_model_is_restored(tiny) -> None:
+    reqs = build_requests(task_config(TASK), 1, limit=5)
+    before = tiny.loglikelihoods(reqs)
+    knocked = tiny.loglikelihoods(reqs, Mask.of(["ffn:0", "head:1:2", "head:2:0"]))
+    after = tiny.loglikelihoods(reqs)
+    assert before == after
+    assert knocked != before
+
+
+def test_prompts_are_identical_across_builds_and_seeds_matter() -> None:
+    cfg = task_config(TASK)
+    a, b = build_requests(cfg, 3, limit=8), build_requests(cfg, 3, limit=8)
+    c = build_requests(cfg, 3, limit=8, seed=7)
+    assert [i.args for i in a.instances] == [i.args for i in b.instances]
+    assert [i.args for i in a.instances] != [i.args for i in c.instances]
+    assert a.instances[0].args[0].count("\n\n") == 3  # three demonstrations, then the query
+
+
+def test_importance_examples_are_the_gold_answers_in_evaluation_format(tiny) -> None:
+    cfg = task_config(TASK)
+    reqs = build_requests(cfg, 2, limit=5, role="importance")
+    examples = tiny.importance_examples(reqs)
+    tok = tiny.lm.tokenizer
+    train = [json.loads(line) for line in open(cfg["dataset_kwargs"]["data_files"]["train"])]
+    for ex, (doc_id, doc) in zip(examples, reqs.docs, strict=True):
+        assert doc == train[doc_id]  # the first N training documents, in order
+        gold = doc["choices"][doc["label"]]
+        assert tok.decode(ex.continuation) == " " + gold
+        context = tok.decode(ex.context)
+        query = reqs.task.doc_to_text(doc)
+        assert context.endswith(query)
+        assert context.count("\n\n") == 2
+        assert context[: -len(query)].count(query) == 0  # a document never demonstrates itself
+
+
+def test_ffn_oracle_scores_rank_and_resume(tiny, tmp_path) -> None:
+    reqs = build_requests(task_config(TASK), 0, limit=6)
+    table = ffn_oracle(tiny, reqs)
+    assert list(table.layer) == [0, 1, 2]
+    base = tiny.evaluate(reqs).metrics["acc"]
+    for _, row in table.iterrows():
+        knocked = tiny.evaluate(reqs, Mask(ffns=frozenset({int(row.layer)}))).metrics["acc"]
+        assert row.score == pytest.approx(100 * (base - knocked))
+    # a checkpoint left by an interrupted run is reused, not recomputed
+    ck = tmp_path / "oracle.partial.jsonl"
+    ck.write_text(
+        json.dumps({"layer": -1, "acc": 0.5}) + "\n" + json.dumps({"layer": 1, "acc": 0.25}) + "\n{tor"
+    )
+    resumed = ffn_oracle(tiny, reqs, checkpoint=ck)
+    assert resumed.baseline_acc.iloc[0] == 0.5
+    assert resumed.knocked_out_acc.iloc[1] == 0.25
+    assert resumed.score.iloc[1] == pytest.approx(25.0)
+
+
+def test_rankings_and_pruning_masks() -> None:
+    scores = np.array([[0.3, 0.1], [0.1, 0.9]])
+    assert head_ranking(scores) == [(0, 1), (1, 0), (0, 0), (1, 1)]
+    assert ffn_ranking(np.array([2.0, -1.0, 2.0, 0.0])) == [1, 3, 0, 2]
+    heads = [(layer, h) for layer in range(64) for h in range(72)]
+    assert len(pruning_mask(heads, 70, None, 0).heads) == 3225
+    assert len(pruning_mask(None, 0, list(range(64)), 10).ffns) == 6
+    with pytest.raises(ValueError, match="pct_ffns=20 but no FFN ranking"):
+        pruning_mask(heads, 10, None, 20)
+
+
+def test_sweep_removes_cumulatively(tiny) -> None:
+    reqs = build_requests(task_config(TASK), 0, limit=4)
+    heads = head_ranking(np.arange(18.0).reshape(3, 6))
+    table = pruning_sweep(tiny, reqs, [(0, 0), (50, 0), (100, 0)], heads=heads)
+    assert table.n_heads_removed.tolist() == [0, 9, 18]
+    assert table.acc.iloc[0] == tiny.evaluate(reqs).metrics["acc"]
+
+
+def test_unknown_task_is_named(tmp_path) -> None:
+    with pytest.raises(TaskConfigError, match="unknown task 'no_such_task'"):
+        task_config("no_such_task", tmp_path)
+    (tmp_path / "broken.yaml").write_text(
+        "task: broken\ndataset_kwargs: {data_files: {train: missing.jsonl}}\n"
+    )
+    with pytest.raises(TaskConfigError, match="data file for split 'train' not found"):
+        task_config("broken", tmp_path)
+    with pytest.raises(ValueError, match="shots=-1"):
+        build_requests(task_config(TASK), -1)
