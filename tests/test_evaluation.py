@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,7 +62,8 @@ def test_importance_examples_are_the_gold_answers_in_evaluation_format(tiny) -> 
     reqs = build_requests(cfg, 2, limit=5, role="importance")
     examples = tiny.importance_examples(reqs)
     tok = tiny.lm.tokenizer
-    train = [json.loads(line) for line in open(cfg["dataset_kwargs"]["data_files"]["train"])]
+    train_file = Path(cfg["dataset_kwargs"]["data_files"]["train"])
+    train = [json.loads(line) for line in train_file.read_text().splitlines()]
     for ex, (doc_id, doc) in zip(examples, reqs.docs, strict=True):
         assert doc == train[doc_id]  # the first N training documents, in order
         gold = doc["choices"][doc["label"]]
