@@ -77,7 +77,8 @@ def test_importance_examples_are_the_gold_answers_in_evaluation_format(tiny) -> 
 
 def test_ffn_oracle_scores_rank_and_resume(tiny, tmp_path) -> None:
     reqs = build_requests(task_config(TASK), 0, limit=6)
-    table = ffn_oracle(tiny, reqs)
+    table, docs = ffn_oracle(tiny, reqs)
+    assert len(docs) == 4 * 6  # the full model and three knock-outs, six documents each
     assert list(table.layer) == [0, 1, 2]
     base = tiny.evaluate(reqs).metrics["acc"]
     for _, row in table.iterrows():
@@ -85,10 +86,12 @@ def test_ffn_oracle_scores_rank_and_resume(tiny, tmp_path) -> None:
         assert row.score == pytest.approx(100 * (base - knocked))
     # a checkpoint left by an interrupted run is reused, not recomputed
     ck = tmp_path / "oracle.partial.jsonl"
-    ck.write_text(
-        json.dumps({"layer": -1, "acc": 0.5}) + "\n" + json.dumps({"layer": 1, "acc": 0.25}) + "\n{tor"
-    )
-    resumed = ffn_oracle(tiny, reqs, checkpoint=ck)
+    fake_docs = {"doc_id": [0], "acc": [1.0], "loglik": [[-1.0, -2.0]]}
+    lines = [{"layer": -1, "value": 0.5, "docs": fake_docs}, {"layer": 1, "value": 0.25, "docs": fake_docs}]
+    ck.write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"layer": 2, "val')  # torn last line
+    resumed, resumed_docs = ffn_oracle(tiny, reqs, checkpoint=ck)
+    assert resumed_docs.query("layer == 1").acc.tolist() == [1.0]  # reused, not recomputed
+    assert len(resumed_docs.query("layer == 2")) == 6  # the torn record was recomputed
     assert resumed.baseline_acc.iloc[0] == 0.5
     assert resumed.knocked_out_acc.iloc[1] == 0.25
     assert resumed.score.iloc[1] == pytest.approx(25.0)
@@ -108,7 +111,9 @@ def test_rankings_and_pruning_masks() -> None:
 def test_sweep_removes_cumulatively(tiny) -> None:
     reqs = build_requests(task_config(TASK), 0, limit=4)
     heads = head_ranking(np.arange(18.0).reshape(3, 6))
-    table = pruning_sweep(tiny, reqs, [(0, 0), (50, 0), (100, 0)], heads=heads)
+    table, docs = pruning_sweep(tiny, reqs, [(0, 0), (50, 0), (100, 0)], heads=heads)
+    assert docs.groupby("pct_heads").acc.mean().tolist() == table.acc.tolist()
+    assert {"doc_id", "loglik", "is_greedy"} <= set(docs.columns)
     assert table.n_heads_removed.tolist() == [0, 9, 18]
     assert table.acc.iloc[0] == tiny.evaluate(reqs).metrics["acc"]
 
@@ -123,3 +128,14 @@ def test_unknown_task_is_named(tmp_path) -> None:
         task_config("broken", tmp_path)
     with pytest.raises(ValueError, match="shots=-1"):
         build_requests(task_config(TASK), -1)
+
+
+def test_acc_all_counts_a_question_only_when_every_answer_is_right() -> None:
+    from iclprune.evaluation import acc_all, question_groups
+
+    docs = [{"idx": {"paragraph": p, "question": q, "answer": a}} for p, q, a in
+            [(0, 0, 0), (0, 0, 1), (0, 1, 0), (1, 0, 0), (1, 0, 1)]]  # fmt: skip
+    groups = question_groups(docs)
+    assert acc_all([1, 1, 0, 1, 0], groups) == pytest.approx(1 / 3)
+    assert acc_all([1, 1, 1, 1, 1], groups) == 1.0
+    assert question_groups([{"idx": 3}]) is None

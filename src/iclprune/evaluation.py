@@ -218,7 +218,32 @@ def score_responses(reqs: TaskRequests, resps: Sequence[tuple[float, bool]]) -> 
         rows.append(row)
     aggregations = task.aggregation()
     metrics = {m: float(aggregations[m](v)) for m, v in raw.items()}
-    return EvalResult(metrics, pd.DataFrame(rows))
+    per_doc = pd.DataFrame(rows)
+    groups = question_groups([doc for _, doc in reqs.docs])
+    if groups is not None and "acc" in per_doc:
+        metrics["acc_all"] = acc_all(per_doc["acc"].tolist(), groups)
+    return EvalResult(metrics, per_doc)
+
+
+def question_groups(docs: Sequence[dict[str, Any]]) -> list[tuple[Any, Any]] | None:
+    """MultiRC-style ``(paragraph, question)`` of every document, or None when docs lack that ``idx``."""
+    keys = []
+    for doc in docs:
+        idx = doc.get("idx")
+        if not isinstance(idx, dict) or "paragraph" not in idx or "question" not in idx:
+            return None
+        keys.append((idx["paragraph"], idx["question"]))
+    return keys
+
+
+def acc_all(acc: Sequence[float], groups: Sequence[tuple[Any, Any]]) -> float:
+    """MultiRC's ``acc_all``: the share of questions whose every answer document is right."""
+    if len(acc) != len(groups):
+        raise ValueError(f"{len(acc)} accuracies for {len(groups)} documents")
+    per_question: dict[tuple[Any, Any], bool] = {}
+    for value, key in zip(acc, groups, strict=True):
+        per_question[key] = per_question.get(key, True) and bool(value)
+    return sum(per_question.values()) / len(per_question)
 
 
 def importance_examples(reqs: TaskRequests, lm: Any) -> list[Example]:

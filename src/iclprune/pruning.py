@@ -21,6 +21,28 @@ log = logging.getLogger(__name__)
 
 ORACLE_COLUMNS = ["layer", "baseline_acc", "knocked_out_acc", "score"]
 SWEEP_COLUMNS = ["pct_heads", "pct_ffns", "n_heads_removed", "n_ffns_removed", "acc"]
+DOC_COLUMNS = ["doc_id", "acc", "loglik", "is_greedy"]
+
+
+def _point(
+    evaluator: Evaluator, reqs: TaskRequests, mask: Mask, metric: str, ck: Checkpoint | None, key: dict
+) -> tuple[float, pd.DataFrame]:
+    """The metric and per-document rows (``doc_id, acc, loglik``) of one mask; checkpointed by ``key``."""
+    done = ck.get(**key) if ck else None
+    if done is None:
+        result = evaluator.evaluate(reqs, mask)
+        if metric not in result.metrics:
+            raise ValueError(
+                f"metric {metric!r} not produced by task {reqs.name!r}; it has {sorted(result.metrics)}"
+            )
+        cols = [c for c in DOC_COLUMNS if c in result.per_doc]
+        done = dict(key, value=result.metrics[metric], docs=result.per_doc[cols].to_dict(orient="list"))
+        if ck:
+            ck.add(done)
+    docs = pd.DataFrame(done["docs"])
+    for name, value in reversed(list(key.items())):
+        docs.insert(0, name, value)
+    return float(done["value"]), docs
 
 
 def ffn_oracle(
@@ -30,35 +52,28 @@ def ffn_oracle(
     metric: str = "acc",
     checkpoint: str | Path | None = None,
     progress: bool = False,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Oracle importance of every FFN: ``score = 100·(acc(full) − acc(without FFN l))`` in points.
 
-    Returns one row per layer (columns :data:`ORACLE_COLUMNS`). With ``checkpoint``, finished
-    knock-outs are kept in a JSONL file and skipped on a re-run.
+    Returns one row per layer (columns :data:`ORACLE_COLUMNS`) and the per-document results of every
+    knock-out (``layer`` −1 is the full model). With ``checkpoint``, finished knock-outs are kept in a
+    JSONL file and skipped on a re-run.
     """
     from iclprune.sites import resolve
 
     n_layers = resolve(evaluator.model).n_layers
     ck = Checkpoint(checkpoint, ("layer",)) if checkpoint else None
-
-    def run(layer: int) -> float:
-        done = ck.get(layer=layer) if ck else None
-        if done is not None:
-            return float(done[metric])
-        mask = Mask() if layer < 0 else Mask(ffns=frozenset({layer}))
-        value = evaluator.evaluate(reqs, mask).metrics[metric]
-        if ck:
-            ck.add({"layer": layer, metric: value})
-        return value
-
-    baseline = run(-1)
-    rows = []
+    baseline, base_docs = _point(evaluator, reqs, Mask(), metric, ck, {"layer": -1})
+    rows, docs = [], [base_docs]
     for layer in tqdm(
         range(n_layers), desc=f"FFN oracle {reqs.name} {reqs.shots}-shot", disable=not progress
     ):
-        knocked = run(layer)
+        knocked, layer_docs = _point(
+            evaluator, reqs, Mask(ffns=frozenset({layer})), metric, ck, {"layer": layer}
+        )
         rows.append((layer, baseline, knocked, 100.0 * (baseline - knocked)))
-    return pd.DataFrame(rows, columns=ORACLE_COLUMNS)
+        docs.append(layer_docs)
+    return pd.DataFrame(rows, columns=ORACLE_COLUMNS), pd.concat(docs, ignore_index=True)
 
 
 def head_ranking(scores: np.ndarray) -> list[tuple[int, int]]:
@@ -95,21 +110,17 @@ def pruning_sweep(
     metric: str = "acc",
     checkpoint: str | Path | None = None,
     progress: bool = False,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate ``reqs`` at every ``(pct_heads, pct_ffns)`` of ``grid`` under fixed rankings.
 
-    Returns one row per grid point (columns :data:`SWEEP_COLUMNS`); resumable through ``checkpoint``.
+    Returns one row per grid point (columns :data:`SWEEP_COLUMNS`) and the per-document results of
+    every point (``pct_heads, pct_ffns, doc_id, acc, loglik``); resumable through ``checkpoint``.
     """
     ck = Checkpoint(checkpoint, ("pct_heads", "pct_ffns")) if checkpoint else None
-    rows = []
+    rows, docs = [], []
     for pct_h, pct_f in tqdm(grid, desc=f"pruning {reqs.name} {reqs.shots}-shot", disable=not progress):
         mask = pruning_mask(heads, pct_h, ffns, pct_f)
-        done = ck.get(pct_heads=pct_h, pct_ffns=pct_f) if ck else None
-        if done is None:
-            value = evaluator.evaluate(reqs, mask).metrics[metric]
-            if ck:
-                ck.add({"pct_heads": pct_h, "pct_ffns": pct_f, metric: value})
-        else:
-            value = float(done[metric])
+        value, point_docs = _point(evaluator, reqs, mask, metric, ck, {"pct_heads": pct_h, "pct_ffns": pct_f})
         rows.append((pct_h, pct_f, len(mask.heads), len(mask.ffns), value))
-    return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+        docs.append(point_docs)
+    return pd.DataFrame(rows, columns=SWEEP_COLUMNS), pd.concat(docs, ignore_index=True)

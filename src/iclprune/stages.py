@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclprune.io import Checkpoint, read_table, sidecar_path, write_json, write_with_provenance
+from iclprune.io import Checkpoint, read_table, sidecar_path, write_json, write_table, write_with_provenance
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +130,33 @@ def ffn_oracle(
 
     reqs = _requests(task, shots, seed, limit, "eval")
     ck = Path(str(out) + ".partial.jsonl")
-    table = oracle(_evaluator(model, batch_size), reqs, metric=metric, checkpoint=ck)
-    table.insert(0, "shot", shots)
-    table.insert(0, "task", task)
+    table, docs = oracle(_evaluator(model, batch_size), reqs, metric=metric, checkpoint=ck)
     params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "metric": metric}
-    write_with_provenance(table, out, params, seeds={"fewshot": seed}, n_docs=reqs.n_docs)
+    _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs)
     Checkpoint(ck, ("layer",)).remove()
+
+
+def docs_path(out: str | Path) -> Path:
+    """Per-document companion of a stage table: ``x/heads.parquet`` → ``x/heads.docs.parquet``."""
+    out = Path(out)
+    return out.with_name(out.stem + ".docs.parquet")
+
+
+def _write_pair(
+    table: pd.DataFrame,
+    docs: pd.DataFrame,
+    out: str | Path,
+    params: dict,
+    task: str,
+    shots: int,
+    **extra: Any,
+) -> None:
+    """Write the per-document results, then the summary table with its sidecar (summary last)."""
+    for df in (table, docs):
+        df.insert(0, "shot", shots)
+        df.insert(0, "task", task)
+    write_table(docs, docs_path(out))
+    write_with_provenance(table, out, params, seeds={"fewshot": extra.pop("seed")}, **extra)
 
 
 def _scores(path: str | Path, variant: str | None = None) -> np.ndarray:
@@ -172,16 +193,14 @@ def pruning_sweep(
     reqs = _requests(task, shots, seed, limit, "eval")
     ck = Path(str(out) + ".partial.jsonl")
     grid = [(float(h), float(f)) for h, f in grid]
-    table = sweep(
+    table, docs = sweep(
         _evaluator(model, batch_size), reqs, grid, heads=heads, ffns=ffns, metric=metric, checkpoint=ck
     )
-    table.insert(0, "shot", shots)
-    table.insert(0, "task", task)
     params = {
         "model": _spec(model), "task": task, "shots": shots, "limit": limit, "grid": grid, "variant": variant,
         "head_scores": str(head_scores), "ffn_scores": str(ffn_scores),
     }  # fmt: skip
-    write_with_provenance(table, out, params, seeds={"fewshot": seed}, n_docs=reqs.n_docs)
+    _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs)
     Checkpoint(ck, ("pct_heads", "pct_ffns")).remove()
 
 
