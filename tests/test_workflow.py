@@ -1,0 +1,65 @@
+"""The Snakemake workflow end to end on the tiny config (a real snakemake run, in a temp directory)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        ICLPRUNE_TASKS=str(root / "tasks"),
+        ICLPRUNE_RESOURCES=str(root / "resources"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+    )
+    cmd = [
+        str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(root / "tests/data/tiny_config.yaml"),
+        "--cores", "2", *args,
+    ]  # fmt: skip
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    shutil.copy(root / "config/schema.yaml", tmp_path / "config/schema.yaml")
+    shutil.copy(root / "config/config.yaml", tmp_path / "config/config.yaml")
+    done = _snakemake(root, tmp_path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    base = tmp_path / "results"
+    sweep = pd.read_parquet(base / "pruning/tiny-llama/icl_antonyms/1shot/heads.parquet")
+    assert sweep.pct_heads.tolist() == [0.0, 50.0, 90.0]
+    assert sweep.n_heads_removed.tolist() == [0, 9, 16]  # ⌊p·18/100⌋ of 3 layers × 6 heads
+    oracle = pd.read_parquet(base / "ffn_oracle/tiny-llama/icl_antonyms/0shot/ffns.parquet")
+    assert oracle.layer.tolist() == [0, 1, 2]
+    heads = pd.read_parquet(base / "importance/tiny-llama/icl_antonyms/0shot/heads.parquet")
+    assert set(heads.variant) == {"bansal", "michel"}
+    assert (base / "pruning/tiny-llama/icl_antonyms/1shot/heads.docs.parquet").is_file()
+    assert (base / "importance/tiny-llama/icl_antonyms/0shot/heads.json").is_file()
+    # nothing left to do on a second run
+    again = _snakemake(root, tmp_path, "-n")
+    assert again.returncode == 0
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_bad_config_value_is_named(root: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((root / "tests/data/tiny_config.yaml").read_text().replace("shots: [0, 1]", "shots: [-1]"))
+    env = dict(os.environ, ICLPRUNE_TASKS=str(root / "tasks"))
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
+           "--directory", str(root), "--configfile", str(bad), "-n", "--cores", "1"]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    message = done.stdout + done.stderr  # snakemake reports validation errors on stdout
+    assert "On instance['shots'][0]:\n    -1" in message
+    assert "'minimum': 0" in message
