@@ -139,3 +139,99 @@ def test_acc_all_counts_a_question_only_when_every_answer_is_right() -> None:
     assert acc_all([1, 1, 0, 1, 0], groups) == pytest.approx(1 / 3)
     assert acc_all([1, 1, 1, 1, 1], groups) == 1.0
     assert question_groups([{"idx": 3}]) is None
+
+
+def test_per_document_logliks_equal_a_direct_computation(tiny) -> None:
+    import torch
+
+    reqs = build_requests(task_config(TASK), 1, limit=3)
+    result = tiny.evaluate(reqs)
+    tok, model = tiny.lm.tokenizer, tiny.model
+    by_doc: dict[int, list] = {}
+    for inst in reqs.instances:
+        by_doc.setdefault(inst.doc_id, []).append(inst)
+    for row in result.per_doc.itertuples():
+        direct = []
+        for inst in sorted(by_doc[row.doc_id], key=lambda i: i.idx):
+            context, continuation = inst.args
+            ctx = tok(context, add_special_tokens=False)["input_ids"]
+            whole = tok(context + continuation, add_special_tokens=False)["input_ids"]
+            cont = whole[len(ctx) :]
+            with torch.no_grad():
+                logits = model(torch.tensor([whole])).logits[0].double()
+            logprobs = torch.log_softmax(logits, -1)[len(ctx) - 1 : len(whole) - 1]
+            direct.append(float(logprobs.gather(1, torch.tensor(cont)[:, None]).sum()))
+        np.testing.assert_allclose(row.loglik, direct, atol=1e-4)
+
+
+def test_ffn_oracle_equals_each_physically_pruned_model(tiny) -> None:
+    from iclprune.surgery import prune
+
+    reqs = build_requests(task_config(TASK), 1, limit=6)
+    table, _ = ffn_oracle(tiny, reqs)
+    for layer in range(3):
+        small = prune(tiny.model, Mask(ffns=frozenset({layer})))
+        alone = Evaluator(small, tiny.lm.tokenizer, batch_size=4).evaluate(reqs).metrics["acc"]
+        assert table.knocked_out_acc.iloc[layer] == pytest.approx(alone)
+
+
+def _task_dir(tmp_path, root, edit) -> str:
+    """Copy a bundled task into tmp_path with `edit(yaml_text)` applied; returns its name."""
+    import shutil
+
+    shutil.copytree(root / "tasks/data" / TASK, tmp_path / "data" / TASK)
+    text = (root / "tasks" / f"{TASK}.yaml").read_text()
+    (tmp_path / f"{TASK}.yaml").write_text(edit(text))
+    return TASK
+
+
+def test_bad_task_inputs_are_named(root, tmp_path) -> None:
+    with pytest.raises(TaskConfigError, match=r"unknown task 'icl_nope'.*icl_antonyms"):
+        task_config("icl_nope")
+    name = _task_dir(tmp_path / "a", root, lambda t: t.replace("validation: data", "valid: data"))
+    with pytest.raises(TaskConfigError, match=r"validation_split='validation' has no data file"):
+        task_config(name, tmp_path / "a")
+    name = _task_dir(tmp_path / "b", root, lambda t: t.replace("{{word}}", "{{lemma}}"))
+    with pytest.raises(TaskConfigError, match=r"lack fields \['lemma'\]"):
+        task_config(name, tmp_path / "b")
+    name = _task_dir(tmp_path / "c", root, lambda t: t.replace("doc_to_text:", "text:"))
+    with pytest.raises(TaskConfigError, match=r"lacks required keys \['doc_to_text'\]"):
+        task_config(name, tmp_path / "c")
+    with pytest.raises(TaskConfigError, match=r"shots=151 exceeds the 150 documents"):
+        build_requests(task_config(TASK), 151, limit=1)
+    with pytest.raises(TaskConfigError, match=r"shots=150 exceeds the 149 documents"):
+        build_requests(task_config(TASK), 150, limit=1, role="importance")
+
+
+def test_bad_rankings_and_percentages_are_named(tiny) -> None:
+    reqs = build_requests(task_config(TASK), 0, limit=2)
+    wrong = head_ranking(np.zeros((2, 6)))
+    with pytest.raises(
+        ValueError,
+        match=r"head ranking covers 12 heads .*expected every head of the model's \(3 layers, 6 heads\)",
+    ):
+        pruning_sweep(tiny, reqs, [(10, 0)], heads=wrong)
+    with pytest.raises(ValueError, match=r"FFN ranking covers 4 layers; expected every one of the model's 3"):
+        pruning_sweep(tiny, reqs, [(0, 10)], ffns=[0, 1, 2, 3])
+    heads = head_ranking(np.zeros((3, 6)))
+    with pytest.raises(ValueError, match="150"):
+        pruning_sweep(tiny, reqs, [(150, 0)], heads=heads)
+
+
+def test_cli_bad_input_leaves_nothing_behind(tmp_path, capsys) -> None:
+    from iclprune.cli import main
+
+    out = tmp_path / "eval.parquet"
+    code = main(["evaluate", "--model", "tiny:llama", "--task", TASK, "--shots", "0", "--limit", "2",
+                 "--remove", "head:9:0", "--out", str(out)])  # fmt: skip
+    assert code == 2
+    assert "head index out of range: head:9:0" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    code = main(["sweep", "--model", "tiny:llama", "--task", TASK, "--shots", "0", "--grid", "70;0",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 2
+    assert "bad grid point '70;0'" in capsys.readouterr().err
+    code = main(["evaluate", "--model", "tiny:llama", "--task", TASK, "--shots", "0", "--limit", "2",
+                 "--remove", "ffn:1", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval.json", "eval.parquet"]

@@ -31,6 +31,14 @@ def _model(args: argparse.Namespace) -> dict:
     return spec
 
 
+def _point(text: str) -> tuple[float, float]:
+    try:
+        heads, ffns = (float(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"bad grid point {text!r}; expected pct_heads,pct_ffns such as 70,20") from None
+    return heads, ffns
+
+
 def render_task_table(table) -> str:
     """Markdown: one row per task, accuracy per shot, chance level; then the mean row."""
     wide = table.pivot(index="task", columns="shot", values="acc")
@@ -80,6 +88,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("evaluate", help="accuracy of one (task, shot) with components removed")
+    common(p)
+    p.add_argument("--task", required=True)
+    p.add_argument("--shots", type=int, required=True)
+    p.add_argument("--remove", nargs="*", default=[], help="components, e.g. head:3:5 ffn:2")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--out", required=True, help="per-document table (.parquet/.tsv) + JSON sidecar")
+
+    p = sub.add_parser("sweep", help="accuracy under fixed rankings at each (pct_heads, pct_ffns)")
+    common(p)
+    p.add_argument("--task", required=True)
+    p.add_argument("--shots", type=int, required=True)
+    p.add_argument("--head-scores", default=None, help="an `importance` table")
+    p.add_argument("--ffn-scores", default=None, help="an `ffn-oracle` table")
+    p.add_argument("--variant", default="bansal", choices=["bansal", "michel"])
+    p.add_argument("--grid", nargs="+", required=True, help="points pct_heads,pct_ffns e.g. 0,0 70,20")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("task-table", help="accuracy of the full model on every bundled task per shot")
     common(p)
     p.add_argument("--tasks", nargs="*", default=None, help="default: every bundled task")
@@ -105,6 +134,17 @@ def main(argv: list[str] | None = None) -> int:
             stages.ffn_oracle(
                 _model(args), args.task, args.shots, args.out, limit=args.limit, batch_size=args.batch_size
             )
+        elif args.command == "evaluate":
+            stages.evaluate(
+                _model(args), args.task, args.shots, args.out, remove=args.remove, limit=args.limit,
+                batch_size=args.batch_size,
+            )  # fmt: skip
+        elif args.command == "sweep":
+            stages.pruning_sweep(
+                _model(args), args.task, args.shots, args.out, head_scores=args.head_scores,
+                ffn_scores=args.ffn_scores, grid=[_point(g) for g in args.grid], variant=args.variant,
+                limit=args.limit, batch_size=args.batch_size,
+            )  # fmt: skip
         elif args.command == "task-table":
             from iclprune.evaluation import bundled_tasks
 

@@ -16,6 +16,7 @@ looked up in lm-eval's task registry (the cluster path, e.g. ``boolq``).
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 from collections import defaultdict
@@ -71,6 +72,7 @@ def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
             if not full.is_file():
                 raise TaskConfigError(f"task {name!r}: data file for split {split!r} not found: {full}")
             files[split] = str(full)
+        validate_bundled_task(cfg, path)
         return cfg
     from lm_eval.tasks import TaskManager
 
@@ -82,6 +84,50 @@ def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
         )
     cfg = manager._get_config(name)  # the registry's YAML as a dict (includes resolved)
     return {k: v for k, v in cfg.items() if k != "group"}
+
+
+_REQUIRED_KEYS = ("dataset_path", "output_type", "doc_to_text", "doc_to_target", "metric_list")
+
+
+def validate_bundled_task(cfg: dict[str, Any], path: Path) -> None:
+    """Check a bundled task file before lm-eval sees it: required keys, every named split has a data
+    file, and every field its templates use exists in the first document of every split."""
+    import jinja2
+    import jinja2.meta
+
+    missing = [k for k in _REQUIRED_KEYS if k not in cfg]
+    if missing:
+        raise TaskConfigError(f"task file {path} lacks required keys {missing}")
+    files = (cfg.get("dataset_kwargs") or {}).get("data_files") or {}
+    for role in ("training_split", "validation_split", "test_split", "fewshot_split"):
+        split = cfg.get(role)
+        if split and split not in files:
+            raise TaskConfigError(
+                f"task file {path}: {role}={split!r} has no data file; dataset_kwargs.data_files has {sorted(files)}"
+            )
+    if not (cfg.get("validation_split") or cfg.get("test_split")):
+        raise TaskConfigError(f"task file {path} names no validation_split or test_split to evaluate on")
+    env = jinja2.Environment()
+    fields: set[str] = set()
+    for key in ("doc_to_text", "doc_to_choice", "doc_to_target"):
+        template = cfg.get(key)
+        if isinstance(template, str) and "{{" in template:
+            fields |= jinja2.meta.find_undeclared_variables(env.parse(template))
+    for split, file in files.items():
+        with open(file) as fh:
+            first = fh.readline()
+        try:
+            doc = json.loads(first)
+        except json.JSONDecodeError as err:
+            raise TaskConfigError(
+                f"task file {path}: first line of split {split!r} ({file}) is not JSON: {err}"
+            ) from err
+        absent = sorted(fields - set(doc))
+        if absent:
+            raise TaskConfigError(
+                f"task file {path}: documents of split {split!r} lack fields {absent} used by its templates; "
+                f"they have {sorted(doc)}"
+            )
 
 
 def chance_level(cfg: dict[str, Any]) -> float | None:
@@ -139,6 +185,13 @@ def build_requests(
     task = ConfigurableTask(config=cfg)
     if shots > 0 and not (task.has_training_docs() or task.config.fewshot_split):
         raise TaskConfigError(f"task {name!r} has no split to draw {shots} demonstrations from")
+    if shots > 0:
+        pool = len(task.fewshot_docs()) - (1 if role == "importance" else 0)
+        if shots > pool:
+            raise TaskConfigError(
+                f"task {name!r}: shots={shots} exceeds the {pool} documents available for demonstrations "
+                f"in split {task.config.fewshot_split or task.config.training_split!r}"
+            )
     task.set_fewshot_seed(seed=seed)
     task.build_all_requests(limit=limit, rank=0, world_size=1, cache_requests=False)
     docs = list(task.doc_iterator(rank=0, limit=limit, world_size=1))

@@ -87,6 +87,28 @@ def ffn_ranking(scores: np.ndarray) -> list[int]:
     return [int(i) for i in rank_ascending(scores)]
 
 
+def check_rankings(
+    model: object, heads: Sequence[tuple[int, int]] | None, ffns: Sequence[int] | None
+) -> None:
+    """A head ranking must be a permutation of all ``layers × heads`` heads and an FFN ranking of all
+    layers of ``model``; otherwise a ValueError naming both shapes."""
+    from iclprune.sites import resolve
+
+    sites = resolve(model)
+    L, H = sites.shape
+    if heads is not None and sorted(heads) != [(layer, h) for layer in range(L) for h in range(H)]:
+        n_layers = 1 + max((layer for layer, _ in heads), default=-1)
+        n_heads = 1 + max((h for _, h in heads), default=-1)
+        raise ValueError(
+            f"head ranking covers {len(heads)} heads (up to {n_layers} layers × {n_heads} heads); "
+            f"expected every head of the model's ({L} layers, {H} heads)"
+        )
+    if ffns is not None and sorted(ffns) != list(range(L)):
+        raise ValueError(
+            f"FFN ranking covers {len(ffns)} layers; expected every one of the model's {L} layers"
+        )
+
+
 def pruning_mask(
     heads: Sequence[tuple[int, int]] | None, pct_heads: float, ffns: Sequence[int] | None, pct_ffns: float
 ) -> Mask:
@@ -116,6 +138,7 @@ def pruning_sweep(
     Returns one row per grid point (columns :data:`SWEEP_COLUMNS`) and the per-document results of
     every point (``pct_heads, pct_ffns, doc_id, acc, loglik``); resumable through ``checkpoint``.
     """
+    check_rankings(evaluator.model, heads, ffns)
     ck = Checkpoint(checkpoint, ("pct_heads", "pct_ffns")) if checkpoint else None
     rows, docs = [], []
     for pct_h, pct_f in tqdm(grid, desc=f"pruning {reqs.name} {reqs.shots}-shot", disable=not progress):

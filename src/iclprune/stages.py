@@ -159,6 +159,38 @@ def _write_pair(
     write_with_provenance(table, out, params, seeds={"fewshot": extra.pop("seed")}, **extra)
 
 
+def evaluate(
+    model: Mapping[str, Any] | str,
+    task: str,
+    shots: int,
+    out: str | Path,
+    *,
+    remove: list[str] | tuple[str, ...] = (),
+    limit: int | None = None,
+    batch_size: int = 8,
+    seed: int = 1234,
+) -> dict[str, float]:
+    """Evaluate one (task, shot) with ``remove``'s components removed; writes per-document rows
+    (``doc_id, acc, loglik, is_greedy``) and a sidecar holding the metrics. Returns the metrics."""
+    from iclprune.components import Mask
+    from iclprune.sites import resolve
+
+    mask = Mask.of(remove)
+    ev = _evaluator(model, batch_size)
+    sites = resolve(ev.model)
+    mask.check(sites.n_layers, sites.n_heads)
+    reqs = _requests(task, shots, seed, limit, "eval")
+    result = ev.evaluate(reqs, mask)
+    docs = result.per_doc
+    docs.insert(0, "shot", shots)
+    docs.insert(0, "task", task)
+    params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "remove": sorted(remove)}
+    write_with_provenance(
+        docs, out, params, seeds={"fewshot": seed}, metrics=result.metrics, n_docs=reqs.n_docs
+    )
+    return result.metrics
+
+
 def _scores(path: str | Path, variant: str | None = None) -> np.ndarray:
     """A head ``(layers, heads)`` matrix or FFN ``(layers,)`` vector from a stage table."""
     df = read_table(path)

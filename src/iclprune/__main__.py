@@ -1,0 +1,5 @@
+"""`python -m iclprune` = the `iclprune` command."""
+
+from iclprune.cli import main
+
+raise SystemExit(main())
