@@ -286,3 +286,83 @@ __all__ = [
     "sidecar_path",
     "task_table",
 ]
+
+
+def _head_matrices(paths: list[str | Path], variant: str) -> dict[tuple[str, int], np.ndarray]:
+    """``(task, shot) → (layers, heads)`` matrices from importance tables."""
+    out: dict[tuple[str, int], np.ndarray] = {}
+    for path in paths:
+        df = read_table(path, ["task", "shot", "variant", "layer", "head", "score"])
+        df = df[df.variant == variant]
+        if df.empty:
+            raise ValueError(f"importance table {path} has no rows for variant {variant!r}")
+        key = (str(df.task.iloc[0]), int(df.shot.iloc[0]))
+        out[key] = df.pivot(index="layer", columns="head", values="score").sort_index().to_numpy()
+    return out
+
+
+def aggregate_importance(paths: list[str | Path], out: str | Path, *, name: str = "aggregate") -> None:
+    """Element-wise mean of the raw per-task head scores of one shot (paper eq. 10), both variants."""
+    from iclprune.agreement import aggregate
+
+    frames = []
+    shots = set()
+    for variant in ("bansal", "michel"):
+        mats = _head_matrices(paths, variant)
+        shots |= {shot for _, shot in mats}
+        agg = aggregate({task: m for (task, _), m in mats.items()})
+        layer, head = np.divmod(np.arange(agg.size), agg.shape[1])
+        frames.append(pd.DataFrame({"variant": variant, "layer": layer, "head": head, "score": agg.ravel()}))
+    if len(shots) != 1:
+        raise ValueError(f"aggregate importance mixes shots {sorted(shots)}; expected one shot")
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(0, "shot", shots.pop())
+    table.insert(0, "task", name)
+    write_with_provenance(
+        table,
+        out,
+        {"inputs": sorted(str(p) for p in paths)},
+        tasks=sorted({Path(p).parts[-3] for p in paths}),
+    )
+
+
+def cross_task_agreement(paths: list[str | Path], out: str | Path, *, variant: str = "bansal") -> None:
+    """Cross-task SRCC of one shot, textbook Spearman and the original's argsort variant, in one table
+    (``method, shot, task_a, task_b, srcc, p_value``); the aggregate is an extra task."""
+    from iclprune.agreement import cross_task_matrix
+
+    mats = _head_matrices(paths, variant)
+    shots = {shot for _, shot in mats}
+    if len(shots) != 1:
+        raise ValueError(f"cross-task agreement mixes shots {sorted(shots)}; expected one shot")
+    by_task = {task: m for (task, _), m in mats.items()}
+    frames = []
+    for method in ("spearman", "paper_argsort"):
+        df = cross_task_matrix(by_task, method=method)
+        df.insert(0, "shot", next(iter(shots)))
+        df.insert(0, "method", method)
+        frames.append(df)
+    write_with_provenance(
+        pd.concat(frames, ignore_index=True), out, {"variant": variant, "inputs": sorted(map(str, paths))}
+    )
+
+
+def cross_shot_agreement(paths: list[str | Path], out: str | Path, *, variant: str = "bansal") -> None:
+    """Per task, SRCC between its head scores at every pair of shots (both methods), and beside it
+    ``<out stem>.summary.tsv``: mean and variance over tasks per shot pair (paper Table 1)."""
+    from iclprune.agreement import cross_shot_table, summarise_cross_shot
+
+    mats = _head_matrices(paths, variant)
+    frames, summaries = [], []
+    for method in ("spearman", "paper_argsort"):
+        per_task = cross_shot_table(mats, method=method)
+        summary = summarise_cross_shot(per_task)
+        per_task.insert(0, "method", method)
+        summary.insert(0, "method", method)
+        frames.append(per_task)
+        summaries.append(summary)
+    out = Path(out)
+    write_table(pd.concat(summaries, ignore_index=True), out.with_name(out.stem + ".summary.tsv"))
+    write_with_provenance(
+        pd.concat(frames, ignore_index=True), out, {"variant": variant, "inputs": sorted(map(str, paths))}
+    )
