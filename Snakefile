@@ -15,6 +15,7 @@ include: "rules/common.smk"
 include: "rules/models.smk"
 include: "rules/importance.smk"
 include: "rules/pruning.smk"
+include: "rules/agreement.smk"
 
 
 rule all:

@@ -22,10 +22,19 @@ def grid(kind):
 
 
 def all_targets():
-    return expand(
+    sweeps = expand(
         "results/pruning/{model}/{task}/{shot}shot/{kind}.parquet",
         model=MODEL,
         task=TASKS,
         shot=SHOTS,
         kind=["heads", "ffns"],
     )
+    per_shot = expand(
+        [
+            "results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+            "results/agreement/{model}/{shot}shot/cross_task.tsv",
+        ],
+        model=MODEL,
+        shot=SHOTS,
+    )
+    return sweeps + per_shot + [f"results/agreement/{MODEL}/cross_shot.tsv"]
