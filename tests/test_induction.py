@@ -291,7 +291,23 @@ def test_token_pool_without_merges_warns_and_uses_id_order():
 
 
 # ------------------------------------------------------------------------------- embedded model
+@pytest.fixture
+def one_thread():
+    """One torch thread for the duration of a test, restored afterwards.
+
+    On a shared 2-core machine, two OpenMP threads waiting on busy cores made SmolLM2's three forward
+    passes take 27 s instead of 1.4 s; with the cores free, one thread costs at most a factor of two.
+    """
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
 @pytest.mark.integration
+@pytest.mark.usefixtures("one_thread")
 def test_smollm2_has_strong_prefix_matching_heads(smollm2):
     model, tokenizer = smollm2
     pool = ind.token_pool(tokenizer)
