@@ -16,6 +16,7 @@ include: "rules/models.smk"
 include: "rules/importance.smk"
 include: "rules/pruning.smk"
 include: "rules/agreement.smk"
+include: "rules/induction.smk"
 
 
 rule all:

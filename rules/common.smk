@@ -33,6 +33,7 @@ def all_targets():
         [
             "results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
             "results/agreement/{model}/{shot}shot/cross_task.tsv",
+            "results/induction/{model}/{shot}shot/retained.tsv",
         ],
         model=MODEL,
         shot=SHOTS,

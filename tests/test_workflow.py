@@ -46,6 +46,11 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tmp_path: Path) -
     assert set(heads.variant) == {"bansal", "michel"}
     assert (base / "pruning/tiny-llama/icl_antonyms/1shot/heads.docs.parquet").is_file()
     assert (base / "importance/tiny-llama/icl_antonyms/0shot/heads.json").is_file()
+    retained = pd.read_csv(base / "induction/tiny-llama/1shot/retained.tsv", sep="\t")
+    assert set(retained.ranking_task) == {"aggregate", "icl_antonyms"}
+    assert retained.groupby(["ranking_task", "score_kind"]).pct_retained.first().eq(100).all()
+    srcc = pd.read_csv(base / "agreement/tiny-llama/0shot/cross_task.tsv", sep="\t")
+    assert set(srcc.method) == {"spearman", "paper_argsort"}
     # nothing left to do on a second run
     again = _snakemake(root, tmp_path, "-n")
     assert again.returncode == 0

@@ -366,3 +366,46 @@ def cross_shot_agreement(paths: list[str | Path], out: str | Path, *, variant: s
     write_with_provenance(
         pd.concat(frames, ignore_index=True), out, {"variant": variant, "inputs": sorted(map(str, paths))}
     )
+
+
+def induction_scores(
+    model: Mapping[str, Any] | str,
+    out: str | Path,
+    *,
+    n_seeds: int = 100,
+    compat_off_by_one: bool = False,
+) -> None:
+    """Prefix-matching and copying scores of every head over seeds ``0..n_seeds-1`` (Olsson et al.)."""
+    from iclprune.induction import induction_table
+
+    net, tok = load_spec(model)
+    table = induction_table(net, tok, range(n_seeds), compat_off_by_one=compat_off_by_one, progress=False)
+    params = {"model": _spec(model), "n_seeds": n_seeds, "compat_off_by_one": compat_off_by_one}
+    write_with_provenance(table, out, params, seeds={"sequences": list(range(n_seeds))})
+
+
+def retained_capacity(
+    importance: list[str | Path], induction: str | Path, out: str | Path, *, variant: str = "bansal"
+) -> None:
+    """Share of total prefix-matching and copying score kept as heads are removed least-important first,
+    for every given ranking (aggregate and per task). Columns ``shot, ranking_task, score_kind,
+    pct_pruned, pct_retained``."""
+    from iclprune.agreement import retained_capacity as curve
+
+    ind = read_table(induction, ["layer", "head", "prefix_matching", "copying"])
+    frames = []
+    for (task, shot), ranking in _head_matrices(importance, variant).items():
+        for kind in ("prefix_matching", "copying"):
+            capacity = ind.pivot(index="layer", columns="head", values=kind).sort_index().to_numpy()
+            if capacity.shape != ranking.shape:
+                raise ValueError(
+                    f"induction scores have shape {capacity.shape} but the ranking of {task} {shot}-shot has "
+                    f"{ranking.shape}; expected the same model"
+                )
+            df = curve(ranking, capacity)
+            df.insert(0, "score_kind", kind)
+            df.insert(0, "ranking_task", task)
+            df.insert(0, "shot", shot)
+            frames.append(df)
+    params = {"variant": variant, "importance": sorted(map(str, importance)), "induction": str(induction)}
+    write_with_provenance(pd.concat(frames, ignore_index=True), out, params)

@@ -1,0 +1,46 @@
+rule induction_scores:
+    input:
+        card="results/models/{model}/card.json",
+    output:
+        scores="results/induction/{model}/scores.parquet",
+        sidecar="results/induction/{model}/scores.json",
+    log:
+        "logs/induction/{model}/scores.log",
+    benchmark:
+        "benchmarks/induction/{model}/scores.tsv"
+    container:
+        CONTAINER
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        spec=model_spec_json(),
+        n_seeds=config["induction"]["n_seeds"],
+        compat=config["induction"]["compat_off_by_one"],
+    script:
+        "../scripts/induction_scores.py"
+
+
+rule retained_capacity:
+    input:
+        aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+        tasks=expand(
+            "results/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
+            task=TASKS,
+        ),
+        induction="results/induction/{model}/scores.parquet",
+    output:
+        table="results/induction/{model}/{shot}shot/retained.tsv",
+        sidecar="results/induction/{model}/{shot}shot/retained.json",
+    log:
+        "logs/induction/{model}/{shot}shot/retained.log",
+    container:
+        CONTAINER
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        variant=config["importance"]["variant"],
+    script:
+        "../scripts/retained_capacity.py"
