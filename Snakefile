@@ -17,6 +17,7 @@ include: "rules/importance.smk"
 include: "rules/pruning.smk"
 include: "rules/agreement.smk"
 include: "rules/induction.smk"
+include: "rules/figures.smk"
 
 
 rule all:

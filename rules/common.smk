@@ -22,20 +22,164 @@ def grid(kind):
 
 
 def all_targets():
-    sweeps = expand(
-        "results/pruning/{model}/{task}/{shot}shot/{kind}.parquet",
-        model=MODEL,
-        task=TASKS,
-        shot=SHOTS,
-        kind=["heads", "ffns"],
-    )
-    per_shot = expand(
-        [
-            "results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
-            "results/agreement/{model}/{shot}shot/cross_task.tsv",
-            "results/induction/{model}/{shot}shot/retained.tsv",
-        ],
-        model=MODEL,
-        shot=SHOTS,
-    )
-    return sweeps + per_shot + [f"results/agreement/{MODEL}/cross_shot.tsv"]
+    return [f"results/figures/{stem}.pdf" for stem in FIGURES]
+
+
+OOD_TASKS = config.get("ood_tasks", [])
+VARIANT = config["importance"]["variant"]
+TRANSFER_RANKINGS = ["high", "low", "aggregate"]
+
+
+def paths(pattern, **wildcards):
+    return expand(pattern, model=MODEL, **wildcards)
+
+
+def combined_grid():
+    pruning = config["pruning"]
+    return [
+        [h, f]
+        for h in pruning["combined_head_percents"]
+        for f in pruning["combined_ffn_percents"]
+    ]
+
+
+def build_figures():
+    """Paper item stem → its inputs and plotting options (see iclprune.figures)."""
+    sweep = "results/pruning/{model}/{task}/{shot}shot/{kind}.parquet"
+    transfer = "results/transfer/{model}/{task}/{shot}shot/{ranking}.parquet"
+    percents = config["pruning"]["transfer_percents"]
+    figures = {
+        "fig03_aggregate_head_importance": dict(
+            item="fig03",
+            inputs={
+                "importance": paths(
+                    "results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+                    shot=SHOTS,
+                )
+            },
+            options={"variant": VARIANT},
+        ),
+        "fig04_ffn_oracle_importance": dict(
+            item="fig04",
+            inputs={
+                "oracle": paths(
+                    "results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+                    task=TASKS,
+                    shot=SHOTS,
+                )
+            },
+            options={},
+        ),
+        "fig05_head_pruning": dict(
+            item="fig05",
+            inputs={"sweeps": paths(sweep, task=TASKS, shot=SHOTS, kind="heads")},
+            options={},
+        ),
+        "fig06_ffn_pruning": dict(
+            item="fig06",
+            inputs={"sweeps": paths(sweep, task=TASKS, shot=SHOTS, kind="ffns")},
+            options={},
+        ),
+        "fig07_combined_pruning": dict(
+            item="fig07",
+            inputs={"grid": paths(sweep, task=TASKS, shot=SHOTS, kind="combined")},
+            options={},
+        ),
+        "fig08_cross_task_srcc": dict(
+            item="fig08",
+            inputs={
+                "srcc": paths(
+                    "results/agreement/{model}/{shot}shot/cross_task.tsv",
+                    shot=SHOTS[:1],
+                )
+            },
+            options={"shots": SHOTS[:1]},
+        ),
+        "fig09_cross_task_transfer": dict(
+            item="fig09",
+            inputs={
+                "own": paths(sweep, task=TASKS, shot=SHOTS, kind="heads"),
+                "other": paths(
+                    transfer, task=TASKS, shot=SHOTS, ranking=TRANSFER_RANKINGS
+                ),
+            },
+            options={"percents": percents, "layout": "mean"},
+        ),
+        "fig10_induction_scores": dict(
+            item="fig10",
+            inputs={"induction": paths("results/induction/{model}/scores.parquet")},
+            options={},
+        ),
+        "fig11_retained_capacity": dict(
+            item="fig11",
+            inputs={
+                "retained": paths(
+                    "results/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS
+                )
+            },
+            options={},
+        ),
+    }
+    half = (len(TASKS) + 1) // 2
+    for number, tasks in ((16, TASKS[:half]), (17, TASKS[half:] or TASKS)):
+        figures[f"fig{number}_transfer_per_task"] = dict(
+            item="fig09",
+            inputs={
+                "own": paths(sweep, task=tasks, shot=SHOTS, kind="heads"),
+                "other": paths(
+                    transfer, task=tasks, shot=SHOTS, ranking=TRANSFER_RANKINGS
+                ),
+            },
+            options={"percents": percents, "layout": "grid", "tasks": tasks},
+        )
+    for number, kind in ((18, "prefix_matching"), (19, "copying")):
+        figures[f"fig{number}_retained_{kind}_per_task"] = dict(
+            item="fig18",
+            inputs=figures["fig11_retained_capacity"]["inputs"],
+            options={"score_kind": kind},
+        )
+    for number, shot in zip((12, 13, 14), SHOTS):
+        figures[f"fig{number}_task_importance_{shot}shot"] = dict(
+            item="fig12",
+            inputs={
+                "importance": paths(
+                    "results/importance/{model}/{task}/{shot}shot/heads.parquet",
+                    task=TASKS,
+                    shot=[shot],
+                )
+            },
+            options={"shot": shot, "variant": VARIANT},
+        )
+    if len(SHOTS) > 1:
+        figures["fig15_cross_task_srcc_more_shots"] = dict(
+            item="fig08",
+            inputs={
+                "srcc": paths(
+                    "results/agreement/{model}/{shot}shot/cross_task.tsv",
+                    shot=SHOTS[1:],
+                )
+            },
+            options={"shots": SHOTS[1:]},
+        )
+        figures["table1_cross_shot_srcc"] = dict(
+            item="table1",
+            inputs={
+                "summary": paths("results/agreement/{model}/cross_shot.summary.tsv")
+            },
+            options={},
+        )
+    if OOD_TASKS:
+        figures["fig09_ood_transfer"] = dict(
+            item="fig09",
+            inputs={
+                "own": paths(sweep, task=OOD_TASKS, shot=SHOTS, kind="heads"),
+                "other": paths(
+                    transfer, task=OOD_TASKS, shot=SHOTS, ranking="aggregate"
+                ),
+            },
+            options={"percents": percents, "layout": "grid", "tasks": OOD_TASKS},
+        )
+    return figures
+
+
+FIGURES = build_figures()

@@ -1,6 +1,6 @@
 rule head_sweep:
     input:
-        scores="results/importance/{model}/{task}/{shot}shot/heads.parquet",
+        heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
     output:
         sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
         sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
@@ -27,7 +27,7 @@ rule head_sweep:
 
 rule ffn_sweep:
     input:
-        scores="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+        ffns="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
     output:
         sweep="results/pruning/{model}/{task}/{shot}shot/ffns.parquet",
         sidecar="results/pruning/{model}/{task}/{shot}shot/ffns.json",
@@ -50,3 +50,65 @@ rule ffn_sweep:
         seed=config["seed"],
     script:
         "../scripts/pruning_sweep.py"
+
+
+rule combined_sweep:
+    input:
+        heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
+        ffns="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+    output:
+        sweep="results/pruning/{model}/{task}/{shot}shot/combined.parquet",
+        sidecar="results/pruning/{model}/{task}/{shot}shot/combined.json",
+    log:
+        "logs/pruning/{model}/{task}/{shot}shot/combined.log",
+    benchmark:
+        "benchmarks/pruning/{model}/{task}/{shot}shot/combined.tsv"
+    container:
+        CONTAINER
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    params:
+        spec=model_spec_json(),
+        grid=combined_grid(),
+        variant=config["importance"]["variant"],
+        limit=config["evaluation"]["limit"],
+        batch_size=config["evaluation"]["batch_size"],
+        seed=config["seed"],
+    script:
+        "../scripts/pruning_sweep.py"
+
+
+rule transfer_sweep:
+    input:
+        srcc="results/agreement/{model}/{shot}shot/cross_task.tsv",
+        importance=expand(
+            "results/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
+            task=TASKS,
+        ),
+        aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+    output:
+        sweep="results/transfer/{model}/{task}/{shot}shot/{ranking}.parquet",
+        sidecar="results/transfer/{model}/{task}/{shot}shot/{ranking}.json",
+    log:
+        "logs/transfer/{model}/{task}/{shot}shot/{ranking}.log",
+    benchmark:
+        "benchmarks/transfer/{model}/{task}/{shot}shot/{ranking}.tsv"
+    wildcard_constraints:
+        ranking="high|low|aggregate",
+    container:
+        CONTAINER
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        spec=model_spec_json(),
+        percents=config["pruning"]["transfer_percents"],
+        variant=config["importance"]["variant"],
+        limit=config["evaluation"]["limit"],
+        batch_size=config["evaluation"]["batch_size"],
+        seed=config["seed"],
+    script:
+        "../scripts/transfer_sweep.py"

@@ -4,20 +4,35 @@ import json
 import logging
 import os
 import sys
+import traceback
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def setup_logging(snakemake) -> None:
+    """Send logging, stderr and any uncaught error to the rule's log file (line-buffered)."""
+    if not snakemake.log:
+        return
+    handle = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115 - lives as long as the process
+    sys.stderr = handle
+    logging.basicConfig(
+        level=logging.INFO, stream=handle, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    def excepthook(kind, value, tb) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        handle.write(text)
+        handle.flush()
+        sys.__stderr__.write(text)  # also in Snakemake's own output
+
+    sys.excepthook = excepthook
+
+
 def setup(snakemake) -> dict:
-    """Send logging (and stderr) to the rule's log; return the model spec from params."""
-    if snakemake.log:
-        handle = open(snakemake.log[0], "w")  # noqa: SIM115 - lives as long as the process
-        sys.stderr = handle
-        logging.basicConfig(
-            level=logging.INFO, stream=handle, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+    """Log to the rule's log, use the rule's threads; return the model spec from params."""
+    setup_logging(snakemake)
     import torch
 
     torch.set_num_threads(max(1, snakemake.threads))

@@ -47,10 +47,18 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tmp_path: Path) -
     assert (base / "pruning/tiny-llama/icl_antonyms/1shot/heads.docs.parquet").is_file()
     assert (base / "importance/tiny-llama/icl_antonyms/0shot/heads.json").is_file()
     retained = pd.read_csv(base / "induction/tiny-llama/1shot/retained.tsv", sep="\t")
-    assert set(retained.ranking_task) == {"aggregate", "icl_antonyms"}
+    assert set(retained.ranking_task) == {"aggregate", "icl_antonyms", "icl_city_country"}
     assert retained.groupby(["ranking_task", "score_kind"]).pct_retained.first().eq(100).all()
     srcc = pd.read_csv(base / "agreement/tiny-llama/0shot/cross_task.tsv", sep="\t")
     assert set(srcc.method) == {"spearman", "paper_argsort"}
+    transfer = pd.read_parquet(base / "transfer/tiny-llama/icl_antonyms/0shot/high.parquet")
+    assert set(transfer.ranking_task) == {"icl_city_country"}  # the only partner
+    figures = sorted(p.name for p in (base / "figures").glob("*.pdf"))
+    items = sorted({name.split("_")[0] for name in figures})
+    assert items == sorted(
+        [f"fig{n:02d}" for n in [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19]] + ["table1"]
+    )
+    assert "fig09_ood_transfer.pdf" in figures
     # nothing left to do on a second run
     again = _snakemake(root, tmp_path, "-n")
     assert again.returncode == 0

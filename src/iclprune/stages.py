@@ -409,3 +409,53 @@ def retained_capacity(
             frames.append(df)
     params = {"variant": variant, "importance": sorted(map(str, importance)), "induction": str(induction)}
     write_with_provenance(pd.concat(frames, ignore_index=True), out, params)
+
+
+def transfer_sweep(
+    model: Mapping[str, Any] | str,
+    task: str,
+    shots: int,
+    ranking: str,
+    out: str | Path,
+    *,
+    srcc: str | Path | None,
+    importance: list[str | Path],
+    aggregate: str | Path,
+    percents: list[float],
+    variant: str = "bansal",
+    limit: int | None = None,
+    batch_size: int = 8,
+    seed: int = 1234,
+    metric: str = "acc",
+) -> None:
+    """Prune ``task`` at ``shots`` with another ranking: ``high``/``low`` = the in-distribution task with the
+    highest/lowest textbook SRCC to ``task`` (chosen from the computed matrix, not hard-coded),
+    ``aggregate`` = the mean ranking. Writes the sweep with ``ranking`` and ``ranking_task`` columns."""
+    from iclprune.agreement import partner_tasks
+    from iclprune.pruning import head_ranking
+    from iclprune.pruning import pruning_sweep as sweep
+
+    if ranking == "aggregate":
+        source, scores_path = "aggregate", aggregate
+    elif ranking in ("high", "low"):
+        table = read_table(srcc, ["method", "task_a", "task_b", "srcc"])
+        high, low = partner_tasks(table[table.method == "spearman"], task)
+        source = high if ranking == "high" else low
+        by_task = {Path(p).parts[-3]: p for p in importance}
+        if source not in by_task:
+            raise ValueError(f"no importance table for partner task {source!r}; have {sorted(by_task)}")
+        scores_path = by_task[source]
+    else:
+        raise ValueError(f"unknown transfer ranking {ranking!r}; expected 'high', 'low' or 'aggregate'")
+    heads = head_ranking(_scores(scores_path, variant))
+    reqs = _requests(task, shots, seed, limit, "eval")
+    grid = [(float(p), 0.0) for p in percents]
+    ck = Path(str(out) + ".partial.jsonl")
+    result, docs = sweep(_evaluator(model, batch_size), reqs, grid, heads=heads, metric=metric, checkpoint=ck)
+    for df in (result, docs):
+        df.insert(0, "ranking_task", source)
+        df.insert(0, "ranking", ranking)
+    params = {"model": _spec(model), "task": task, "shots": shots, "ranking": ranking, "source": source,
+              "percents": percents, "variant": variant, "limit": limit}  # fmt: skip
+    _write_pair(result, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs)
+    Checkpoint(ck, ("pct_heads", "pct_ffns")).remove()

@@ -1,0 +1,28 @@
+# One rule per paper item, generated from FIGURES (defined in common.smk): each reads the result
+# tables it needs and writes results/figures/<item>_<name>.{pdf,png} through iclprune.figures.
+for stem, spec in FIGURES.items():
+
+    rule:
+        name:
+            f"figure_{stem}"
+        input:
+            **spec["inputs"],
+        output:
+            report(
+                f"results/figures/{stem}.png",
+                caption=f"../report/{stem.split('_')[0]}.rst",
+                category="Figures",
+            ),
+            f"results/figures/{stem}.pdf",
+        log:
+            f"logs/figures/{stem}.log",
+        container:
+            CONTAINER
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            item=spec["item"],
+            options=spec["options"],
+        script:
+            "../scripts/figure.py"

@@ -1,0 +1,98 @@
+"""Glue between the workflow's result files and :mod:`iclprune.plotting`: one builder per paper item.
+
+``make_figure(item, inputs, out_stem, **params)`` reads the named input tables, concatenates them and
+draws the item; the Snakemake figure rules and ``iclprune figure`` call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from iclprune import plotting
+from iclprune.io import read_table
+
+Inputs = Mapping[str, Sequence[str | Path]]
+
+
+def _cat(paths: Sequence[str | Path]) -> pd.DataFrame:
+    if not paths:
+        raise ValueError("no input tables given")
+    return pd.concat([read_table(p) for p in paths], ignore_index=True)
+
+
+def _chance(tasks: Sequence[str]) -> dict[str, float] | None:
+    """Chance levels of bundled tasks (registry tasks have none)."""
+    from iclprune.evaluation import TaskConfigError, chance_level, task_config
+
+    out = {}
+    for task in tasks:
+        try:
+            level = chance_level(task_config(task))
+        except TaskConfigError:
+            continue
+        if level is not None:
+            out[task] = level
+    return out or None
+
+
+def _transfer_table(inputs: Inputs, percents: Sequence[float]) -> pd.DataFrame:
+    """Self rows ("own" inputs) from the head sweeps (at the transfer percentages) + the transfer sweeps."""
+    self_rows = _cat(inputs["own"])
+    self_rows = self_rows[
+        self_rows.pct_heads.isin([float(p) for p in percents]) & (self_rows.pct_ffns == 0)
+    ].copy()
+    self_rows.insert(0, "ranking_task", self_rows.task)
+    self_rows.insert(0, "ranking", "self")
+    return pd.concat([self_rows, _cat(inputs["other"])], ignore_index=True)
+
+
+def _srcc(inputs: Inputs, method: str) -> pd.DataFrame:
+    df = _cat(inputs["srcc"])
+    return df[df.method == method]
+
+
+def _retained(inputs: Inputs) -> pd.DataFrame:
+    return _cat(inputs["retained"])
+
+
+BUILDERS: dict[str, Callable[..., list[Path]]] = {
+    "fig03": lambda i, o, **p: plotting.fig03_aggregate_heatmaps(
+        _cat(i["importance"]), o, p.get("variant", "bansal")
+    ),
+    "fig04": lambda i, o, **p: plotting.fig04_ffn_oracle(_cat(i["oracle"]), o),
+    "fig05": lambda i, o, **p: plotting.fig05_head_pruning(
+        (df := _cat(i["sweeps"])), o, chance=_chance(sorted(set(df.task)))
+    ),
+    "fig06": lambda i, o, **p: plotting.fig06_ffn_pruning(
+        (df := _cat(i["sweeps"])), o, chance=_chance(sorted(set(df.task)))
+    ),
+    "fig07": lambda i, o, **p: plotting.fig07_combined_grid(_cat(i["grid"]), o),
+    "fig08": lambda i, o, **p: plotting.fig08_cross_task_srcc(
+        _srcc(i, p.get("method", "spearman")), o, shots=p["shots"]
+    ),
+    "fig09": lambda i, o, **p: plotting.fig09_transfer(
+        (df := _transfer_table(i, p["percents"])),
+        o,
+        layout=p.get("layout", "mean"),
+        chance=_chance(sorted(set(df.task))),
+        tasks=p.get("tasks"),
+    ),
+    "fig10": lambda i, o, **p: plotting.fig10_induction_heatmaps(_cat(i["induction"]), o),
+    "fig11": lambda i, o, **p: plotting.fig11_retained_capacity(_retained(i), o),
+    "fig12": lambda i, o, **p: plotting.fig12_task_heatmaps(
+        _cat(i["importance"]), o, p["shot"], p.get("variant", "bansal")
+    ),
+    "fig18": lambda i, o, **p: plotting.fig18_retained_per_task(_retained(i), o, p["score_kind"]),
+    "table1": lambda i, o, **p: plotting.table1_cross_shot(_cat(i["summary"]), o),
+}
+
+
+def make_figure(item: str, inputs: Inputs, out_stem: str | Path, **params: Any) -> list[Path]:
+    """Draw paper item ``item`` (``fig03`` … ``fig18``, ``table1``) from ``inputs`` into ``out_stem``."""
+    if item not in BUILDERS:
+        raise ValueError(f"unknown figure {item!r}; expected one of {sorted(BUILDERS)}")
+    return BUILDERS[item](inputs, out_stem, **params)
