@@ -18,6 +18,7 @@ include: "rules/pruning.smk"
 include: "rules/agreement.smk"
 include: "rules/induction.smk"
 include: "rules/figures.smk"
+include: "rules/claims.smk"
 
 
 rule all:

@@ -22,7 +22,7 @@ def grid(kind):
 
 
 def all_targets():
-    return [f"results/figures/{stem}.pdf" for stem in FIGURES]
+    return [f"results/figures/{stem}.pdf" for stem in FIGURES] + ["results/claims.tsv"]
 
 
 OOD_TASKS = config.get("ood_tasks", [])

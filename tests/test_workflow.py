@@ -59,6 +59,10 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tmp_path: Path) -
         [f"fig{n:02d}" for n in [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19]] + ["table1"]
     )
     assert "fig09_ood_transfer.pdf" in figures
+    claims = pd.read_csv(base / "claims.tsv", sep="\t")
+    assert {"claim", "paper", "ours", "figure", "config"} <= set(claims.columns)
+    heads_claim = claims[claims.claim.str.startswith("heads removable")]
+    assert len(heads_claim) == 2  # one per shot
     # nothing left to do on a second run
     again = _snakemake(root, tmp_path, "-n")
     assert again.returncode == 0

@@ -8,7 +8,7 @@ A stage's ``model`` argument is a model spec mapping (``source``, ``dtype``, ``r
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -459,3 +459,21 @@ def transfer_sweep(
               "percents": percents, "variant": variant, "limit": limit}  # fmt: skip
     _write_pair(result, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs)
     Checkpoint(ck, ("pct_heads", "pct_ffns")).remove()
+
+
+def claims(
+    paths: Mapping[str, Sequence[str | Path]],
+    out: str | Path,
+    *,
+    config_name: str,
+    variant: str = "bansal",
+    pairs: Sequence[Sequence[str]] = (),
+) -> None:
+    """The claims table (``results/claims.tsv``): published numbers beside this run's, from the results."""
+    from iclprune.claims import ResultTables, compute_claims
+
+    table = compute_claims(ResultTables.read(paths), variant=variant, pairs=pairs)
+    table.insert(len(table.columns), "config", config_name)
+    write_with_provenance(
+        table, out, {"config": config_name, "variant": variant, "pairs": [list(p) for p in pairs]}
+    )

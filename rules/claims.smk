@@ -1,0 +1,60 @@
+rule claims:
+    input:
+        importance=paths(
+            "results/importance/{model}/{task}/{shot}shot/heads.parquet",
+            task=TASKS,
+            shot=SHOTS,
+        ),
+        head_sweeps=paths(
+            "results/pruning/{model}/{task}/{shot}shot/heads.parquet",
+            task=TASKS,
+            shot=SHOTS,
+        ),
+        ffn_sweeps=paths(
+            "results/pruning/{model}/{task}/{shot}shot/ffns.parquet",
+            task=TASKS,
+            shot=SHOTS,
+        ),
+        combined=paths(
+            "results/pruning/{model}/{task}/{shot}shot/combined.parquet",
+            task=TASKS,
+            shot=SHOTS,
+        ),
+        aggregate=paths(
+            "results/rankings/{model}/aggregate/{shot}shot/heads.parquet", shot=SHOTS
+        ),
+        oracle=paths(
+            "results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+            task=TASKS,
+            shot=SHOTS,
+        ),
+        cross_task=paths(
+            "results/agreement/{model}/{shot}shot/cross_task.tsv", shot=SHOTS
+        ),
+        cross_shot=(
+            paths("results/agreement/{model}/cross_shot.summary.tsv")
+            if len(SHOTS) > 1
+            else []
+        ),
+        induction=paths("results/induction/{model}/scores.parquet"),
+        retained=paths("results/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS),
+    output:
+        report(
+            "results/claims.tsv",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+        "results/claims.json",
+    log:
+        "logs/claims.log",
+    container:
+        CONTAINER
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        name=config["name"],
+        variant=config["importance"]["variant"],
+        pairs=config["claims"]["pairs"],
+    script:
+        "../scripts/claims.py"
