@@ -13,6 +13,11 @@ def model_spec_json():
     return json.dumps(MODEL_SPEC, sort_keys=True)
 
 
+def task_metric(wildcards):
+    """The metric a task is scored by (config `metrics`, default acc)."""
+    return config["metrics"].get(wildcards.task, "acc")
+
+
 def grid(kind):
     """(pct_heads, pct_ffns) pairs of a one-dimensional sweep."""
     pruning = config["pruning"]

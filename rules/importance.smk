@@ -45,5 +45,6 @@ rule ffn_oracle:
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
         seed=config["seed"],
+        metric=task_metric,
     script:
         "../scripts/ffn_oracle.py"

@@ -21,6 +21,7 @@ rule head_sweep:
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
         seed=config["seed"],
+        metric=task_metric,
     script:
         "../scripts/pruning_sweep.py"
 
@@ -48,6 +49,7 @@ rule ffn_sweep:
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
         seed=config["seed"],
+        metric=task_metric,
     script:
         "../scripts/pruning_sweep.py"
 
@@ -76,6 +78,7 @@ rule combined_sweep:
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
         seed=config["seed"],
+        metric=task_metric,
     script:
         "../scripts/pruning_sweep.py"
 
@@ -110,5 +113,6 @@ rule transfer_sweep:
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
         seed=config["seed"],
+        metric=task_metric,
     script:
         "../scripts/transfer_sweep.py"

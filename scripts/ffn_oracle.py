@@ -7,5 +7,5 @@ from iclprune.stages import ffn_oracle
 sm = snakemake  # noqa: F821
 ffn_oracle(
     setup(sm), sm.wildcards.task, int(sm.wildcards.shot), sm.output.scores,
-    limit=sm.params.limit, batch_size=sm.params.batch_size, seed=sm.params.seed,
+    limit=sm.params.limit, batch_size=sm.params.batch_size, seed=sm.params.seed, metric=sm.params.metric,
 )  # fmt: skip

@@ -9,5 +9,5 @@ pruning_sweep(
     setup(sm), sm.wildcards.task, int(sm.wildcards.shot), sm.output.sweep,
     head_scores=sm.input.get("heads"), ffn_scores=sm.input.get("ffns"),
     grid=[tuple(p) for p in sm.params.grid], variant=sm.params.variant, limit=sm.params.limit,
-    batch_size=sm.params.batch_size, seed=sm.params.seed,
+    batch_size=sm.params.batch_size, seed=sm.params.seed, metric=sm.params.metric,
 )  # fmt: skip

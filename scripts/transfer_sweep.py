@@ -9,5 +9,5 @@ transfer_sweep(
     setup(sm), sm.wildcards.task, int(sm.wildcards.shot), sm.wildcards.ranking, sm.output.sweep,
     srcc=sm.input.srcc, importance=list(sm.input.importance), aggregate=sm.input.aggregate,
     percents=sm.params.percents, variant=sm.params.variant, limit=sm.params.limit,
-    batch_size=sm.params.batch_size, seed=sm.params.seed,
+    batch_size=sm.params.batch_size, seed=sm.params.seed, metric=sm.params.metric,
 )  # fmt: skip
