@@ -80,3 +80,20 @@ def test_bad_config_value_is_named(root: Path, tmp_path: Path) -> None:
     message = done.stdout + done.stderr  # snakemake reports validation errors on stdout
     assert "On instance['shots'][0]:\n    -1" in message
     assert "'minimum': 0" in message
+
+
+def test_paper_config_dry_run_builds_the_full_dag_offline(root: Path) -> None:
+    import time
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
+           "--directory", str(root), "--configfile", str(root / "config/paper.yaml"), "-n", "--cores", "1",
+           "--quiet", "rules"]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    elapsed = time.perf_counter() - start
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    total = int(next(line.split()[-1] for line in done.stdout.splitlines() if line.startswith("total")))
+    # 16 tasks x 3 shots of importance, 14 x 3 of oracle and 3 sweeps, 14 x 3 x 3 transfers, 2 x 3 OOD, ...
+    assert total >= 380
+    assert elapsed < 60
