@@ -1,6 +1,13 @@
 # Helpers shared by every rule file (no rules here).
 import json
 
+from iclprune.taskdefs import check_task_names
+
+if config["model"] not in config["models"]:
+    raise ValueError(
+        f"model {config['model']!r} is not defined under `models` ({', '.join(config['models'])})"
+    )
+check_task_names(config["tasks"] + config.get("ood_tasks", []))
 MODEL = config["model"]
 MODEL_SPEC = config["models"][MODEL]
 TASKS = config["tasks"]

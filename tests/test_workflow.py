@@ -24,10 +24,10 @@ def _snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedPro
     )
     cmd = [
         str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(root / "tests/data/tiny_config.yaml"),
+        "--directory", str(workdir), "--configfile", str(root / "config/tiny.yaml"),
         "--cores", "2", *args,
     ]  # fmt: skip
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
 
 
 def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tmp_path: Path) -> None:
@@ -67,19 +67,53 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tmp_path: Path) -
     again = _snakemake(root, tmp_path, "-n")
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
+    # a deleted figure is redrawn by its plotting job alone
+    (base / "figures/fig07_combined_pruning.pdf").unlink()
+    redo = _snakemake(root, tmp_path, "-n", "--quiet", "rules")
+    assert redo.returncode == 0
+    jobs = [line.split() for line in redo.stdout.splitlines() if line.startswith(("figure_", "total", "all"))]
+    assert [j[0] for j in jobs] == ["all", "figure_fig07_combined_pruning", "total"] or sorted(
+        j[0] for j in jobs
+    ) == ["all", "figure_fig07_combined_pruning", "total"]
+    report = _snakemake(root, tmp_path, "--report", str(tmp_path / "report.html"))
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert "fig05_head_pruning" in (tmp_path / "report.html").read_text(errors="replace")
 
 
-def test_bad_config_value_is_named(root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("shots: [0, 1]", "shots: [-1]", ["On instance['shots'][0]:\n    -1", "'minimum': 0"]),
+        (
+            "seed: 1234",
+            "seed: 1234\nsede: 3",
+            ["Additional properties are not allowed ('sede' was unexpected)"],
+        ),
+        ("  limit: 4", "  limit: four", ["On instance['evaluation']['limit']:\n    'four'"]),
+        (
+            "ood_tasks: [icl_lastword]",
+            "ood_tasks: [icl_nonesuch]",
+            ["unknown task(s) ['icl_nonesuch']", "icl_antonyms", "lm-eval's task registry"],
+        ),
+        ("model: tiny-llama", "model: tiny-opt", ["model 'tiny-opt' is not defined under `models`"]),
+    ],
+)
+def test_bad_config_is_named_before_any_job(
+    root: Path, tmp_path: Path, old: str, new: str, expected: list[str]
+) -> None:
+    text = (root / "config/tiny.yaml").read_text()
+    assert old in text
     bad = tmp_path / "bad.yaml"
-    bad.write_text((root / "tests/data/tiny_config.yaml").read_text().replace("shots: [0, 1]", "shots: [-1]"))
+    bad.write_text(text.replace(old, new))
     env = dict(os.environ, ICLPRUNE_TASKS=str(root / "tasks"))
     cmd = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
-           "--directory", str(root), "--configfile", str(bad), "-n", "--cores", "1"]  # fmt: skip
+           "--directory", str(tmp_path), "--configfile", str(bad), "--cores", "1"]  # fmt: skip
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     message = done.stdout + done.stderr  # snakemake reports validation errors on stdout
-    assert "On instance['shots'][0]:\n    -1" in message
-    assert "'minimum': 0" in message
+    for part in expected:
+        assert part in message
+    assert not (tmp_path / "results").exists()  # nothing ran
 
 
 def test_paper_config_dry_run_builds_the_full_dag_offline(root: Path) -> None:

@@ -16,124 +16,27 @@ looked up in lm-eval's task registry (the cluster path, e.g. ``boolq``).
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from torch import nn
 
 from iclprune.batching import Example
 from iclprune.components import Mask
 from iclprune.surgery import masked
+from iclprune.taskdefs import (  # re-exported: the task API lives with the evaluation
+    TaskConfigError,
+)
 
 log = logging.getLogger(__name__)
 
 FULL_MODEL = Mask()  # nothing removed
 DEFAULT_FEWSHOT_SEED = 1234  # lm-eval's default few-shot seed, used for every (task, shot)
 Role = Literal["eval", "importance"]
-
-
-class TaskConfigError(ValueError):
-    """A task name or task file is unknown or malformed; the message names it and what was expected."""
-
-
-def tasks_dir() -> Path:
-    """The bundled task suite: ``$ICLPRUNE_TASKS`` or ``./tasks``."""
-    return Path(os.environ.get("ICLPRUNE_TASKS", "tasks")).resolve()
-
-
-def bundled_tasks(directory: Path | None = None) -> list[str]:
-    """Names of the bundled tasks (one ``<name>.yaml`` each), sorted."""
-    d = directory or tasks_dir()
-    return sorted(p.stem for p in d.glob("*.yaml"))
-
-
-def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
-    """The lm-eval config dict of a bundled task (data paths made absolute) or of a registry task."""
-    d = directory or tasks_dir()
-    path = d / f"{name}.yaml"
-    if path.is_file():
-        try:
-            cfg = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as err:
-            raise TaskConfigError(f"task file {path} is not valid YAML: {err}") from err
-        if not isinstance(cfg, dict) or cfg.get("task") != name:
-            raise TaskConfigError(f"task file {path} must be a mapping with task: {name}")
-        files = (cfg.get("dataset_kwargs") or {}).get("data_files") or {}
-        for split, rel in files.items():
-            full = (d / rel).resolve()
-            if not full.is_file():
-                raise TaskConfigError(f"task {name!r}: data file for split {split!r} not found: {full}")
-            files[split] = str(full)
-        validate_bundled_task(cfg, path)
-        return cfg
-    from lm_eval.tasks import TaskManager
-
-    manager = TaskManager()
-    if name not in manager.all_tasks:
-        raise TaskConfigError(
-            f"unknown task {name!r}: not a bundled task in {d} ({', '.join(bundled_tasks(d)) or 'none'}) "
-            "and not in lm-eval's task registry"
-        )
-    cfg = manager._get_config(name)  # the registry's YAML as a dict (includes resolved)
-    return {k: v for k, v in cfg.items() if k != "group"}
-
-
-_REQUIRED_KEYS = ("dataset_path", "output_type", "doc_to_text", "doc_to_target", "metric_list")
-
-
-def validate_bundled_task(cfg: dict[str, Any], path: Path) -> None:
-    """Check a bundled task file before lm-eval sees it: required keys, every named split has a data
-    file, and every field its templates use exists in the first document of every split."""
-    import jinja2
-    import jinja2.meta
-
-    missing = [k for k in _REQUIRED_KEYS if k not in cfg]
-    if missing:
-        raise TaskConfigError(f"task file {path} lacks required keys {missing}")
-    files = (cfg.get("dataset_kwargs") or {}).get("data_files") or {}
-    for role in ("training_split", "validation_split", "test_split", "fewshot_split"):
-        split = cfg.get(role)
-        if split and split not in files:
-            raise TaskConfigError(
-                f"task file {path}: {role}={split!r} has no data file; dataset_kwargs.data_files has {sorted(files)}"
-            )
-    if not (cfg.get("validation_split") or cfg.get("test_split")):
-        raise TaskConfigError(f"task file {path} names no validation_split or test_split to evaluate on")
-    env = jinja2.Environment()
-    fields: set[str] = set()
-    for key in ("doc_to_text", "doc_to_choice", "doc_to_target"):
-        template = cfg.get(key)
-        if isinstance(template, str) and "{{" in template:
-            fields |= jinja2.meta.find_undeclared_variables(env.parse(template))
-    for split, file in files.items():
-        with open(file) as fh:
-            first = fh.readline()
-        try:
-            doc = json.loads(first)
-        except json.JSONDecodeError as err:
-            raise TaskConfigError(
-                f"task file {path}: first line of split {split!r} ({file}) is not JSON: {err}"
-            ) from err
-        absent = sorted(fields - set(doc))
-        if absent:
-            raise TaskConfigError(
-                f"task file {path}: documents of split {split!r} lack fields {absent} used by its templates; "
-                f"they have {sorted(doc)}"
-            )
-
-
-def chance_level(cfg: dict[str, Any]) -> float | None:
-    """``metadata.chance`` of a bundled task, if it declares one."""
-    chance = (cfg.get("metadata") or {}).get("chance")
-    return float(chance) if chance is not None else None
 
 
 @dataclass

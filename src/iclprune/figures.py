@@ -26,7 +26,7 @@ def _cat(paths: Sequence[str | Path]) -> pd.DataFrame:
 
 def _chance(tasks: Sequence[str]) -> dict[str, float] | None:
     """Chance levels of bundled tasks (registry tasks have none)."""
-    from iclprune.evaluation import TaskConfigError, chance_level, task_config
+    from iclprune.taskdefs import TaskConfigError, chance_level, task_config
 
     out = {}
     for task in tasks:
