@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, TaskConfigError, build_requests, task_config
+from iclprune.evaluation import Evaluator, build_requests
 from iclprune.models import load_model
 from iclprune.pruning import ffn_oracle, ffn_ranking, head_ranking, pruning_mask, pruning_sweep
+from iclprune.taskdefs import TaskConfigError, task_config
 
 TASK = "icl_antonyms"
 

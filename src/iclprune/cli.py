@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 limit=args.limit, batch_size=args.batch_size,
             )  # fmt: skip
         elif args.command == "task-table":
-            from iclprune.evaluation import bundled_tasks
+            from iclprune.taskdefs import bundled_tasks
 
             tasks = args.tasks or bundled_tasks()
             table = stages.task_table(

@@ -9,8 +9,9 @@ HFLM over the hooked model (rather than a registered model class) keeps lm-eval'
 truncation, batching and metric code untouched; we call it directly (no ``CachingLM``), so no request
 cache can leak results from one mask into another.
 
-Bundled tasks live in ``tasks/<name>.yaml`` (``data_files`` relative to ``tasks/``); any other name is
-looked up in lm-eval's task registry (the cluster path, e.g. ``boolq``).
+Task configs come from :mod:`iclprune.taskdefs`: bundled tasks live in ``tasks/<name>.yaml``
+(``data_files`` relative to ``tasks/``); any other name is looked up in lm-eval's task registry (the
+cluster path, e.g. ``boolq``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ from torch import nn
 from iclprune.batching import Example
 from iclprune.components import Mask
 from iclprune.surgery import masked
-from iclprune.taskdefs import (  # re-exported: the task API lives with the evaluation
-    TaskConfigError,
-)
+from iclprune.taskdefs import TaskConfigError
 
 log = logging.getLogger(__name__)
 

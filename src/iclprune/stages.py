@@ -70,7 +70,8 @@ def cache_model(model: Mapping[str, Any] | str, out: str | Path) -> None:
 
 
 def _requests(task: str, shots: int, seed: int, limit: int | None, role: str):
-    from iclprune.evaluation import build_requests, task_config
+    from iclprune.evaluation import build_requests
+    from iclprune.taskdefs import task_config
 
     return build_requests(task_config(task), shots, seed=seed, limit=limit, role=role)
 
@@ -247,7 +248,7 @@ def task_table(
     seed: int = 1234,
 ) -> pd.DataFrame:
     """Accuracy of the full model per task and shot, with the task's chance level (``tasks/README.md``)."""
-    from iclprune.evaluation import chance_level, task_config
+    from iclprune.taskdefs import chance_level, task_config
 
     ev = _evaluator(model, batch_size)
     ck = Checkpoint(str(out) + ".partial.jsonl", ("task", "shot"))
