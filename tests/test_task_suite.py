@@ -207,6 +207,31 @@ def test_lastword_target_recoverable_from_context():
             assert re.search(rf"\b{word}\b", d["context"]), d  # mentioned earlier in the passage
 
 
+def test_reading_comprehension_options_grounded():
+    """icl_boolq: the gold value is stated in the passage, the question names neither option, and the
+    distractor occurs in the passage (as the other entity's value) in about half of the docs."""
+    for split in ("train", "validation"):
+        ds = docs("icl_boolq", split)
+        in_passage = 0
+        for d in ds:
+            gold, dis = d["choices"][d["label"]], d["choices"][1 - d["label"]]
+            words = set(re.findall(r"[a-z]+", d["passage"]))
+            assert gold in words, d
+            assert not {gold, dis} & set(re.findall(r"[a-z]+", d["question"])), d
+            in_passage += dis in words
+        assert abs(in_passage / len(ds) - 0.5) <= 0.05
+
+
+def test_arith_answers_correct_and_one_digit():
+    ops = {"plus": int.__add__, "minus": int.__sub__}
+    for split in ("train", "validation"):
+        for d in docs("icl_arith", split):
+            a, op, b = re.search(r"(\d+) \w+ (plus|minus) (\d+) \w+\?$", d["question"]).groups()
+            assert d["choices"][d["label"]] == str(ops[op](int(a), int(b))), d
+            assert len(d["choices"]) == 4
+            assert all(re.fullmatch(r"[2-9]", c) for c in d["choices"]), d
+
+
 def test_readme_table_matches_yaml():
     readme = (TASKS_DIR / "README.md").read_text(encoding="utf-8")
     assert "## Measured accuracy on SmolLM2" in readme
