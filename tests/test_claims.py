@@ -42,3 +42,14 @@ def test_every_published_claim_is_listed_even_without_inputs() -> None:
     combined = table[table.claim.str.startswith("combined")]
     assert len(combined) == 3
     assert set(combined.ours) == {"not computed"}
+
+
+def test_ffn_quartiles_from_the_oracle_table() -> None:
+    tables = {name: pd.DataFrame() for name in ResultTables.__dataclass_fields__}
+    tables["oracle"] = pd.DataFrame(
+        {"task": "a", "shot": 0, "layer": range(8), "baseline_acc": 0.5, "knocked_out_acc": 0.4,
+         "score": [0, 0, 1, 1, 2, 2, 8, 8]}
+    )  # fmt: skip
+    table = compute_claims(ResultTables(**tables))
+    row = table[table.claim.str.startswith("mean FFN oracle importance")]
+    assert row.ours.iloc[0] == "0.00 / 1.00 / 2.00 / 8.00"

@@ -125,7 +125,8 @@ def compute_claims(
         for shot, df in t.oracle.groupby("shot"):
             per_layer = df.groupby("layer").score.mean()
             n = len(per_layer)
-            q = [float(per_layer[(4 * per_layer.index // n).clip(upper=3) == i].mean()) for i in range(4)]
+            quartile = np.minimum(4 * per_layer.index.to_numpy() // n, 3)
+            q = [float(per_layer.to_numpy()[quartile == i].mean()) for i in range(4)]
             rows.append(_row(
                 f"mean FFN oracle importance per depth quartile (Q1..Q4), {shot}-shot", "mostly later layers",
                 " / ".join(f"{v:.2f}" for v in q), "points", "fig04",
