@@ -71,10 +71,12 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tmp_path: Path) -
     (base / "figures/fig07_combined_pruning.pdf").unlink()
     redo = _snakemake(root, tmp_path, "-n", "--quiet", "rules")
     assert redo.returncode == 0
-    jobs = [line.split() for line in redo.stdout.splitlines() if line.startswith(("figure_", "total", "all"))]
-    assert [j[0] for j in jobs] == ["all", "figure_fig07_combined_pruning", "total"] or sorted(
-        j[0] for j in jobs
-    ) == ["all", "figure_fig07_combined_pruning", "total"]
+    jobs = {
+        line.split()[0]
+        for line in redo.stdout.splitlines()
+        if line[:1].isalpha() and line.split()[-1].isdigit()
+    }
+    assert jobs == {"all", "figure_fig07_combined_pruning", "total"}  # (the stats table may print twice)
     report = _snakemake(root, tmp_path, "--report", str(tmp_path / "report.html"))
     assert report.returncode == 0, report.stderr[-3000:]
     assert "fig05_head_pruning" in (tmp_path / "report.html").read_text(errors="replace")
