@@ -130,11 +130,10 @@ def ffn_oracle(
     from iclprune.pruning import ffn_oracle as oracle
 
     reqs = _requests(task, shots, seed, limit, "eval")
-    ck = Path(str(out) + ".partial.jsonl")
+    ck = _checkpoint_path(out)
     table, docs = oracle(_evaluator(model, batch_size), reqs, metric=metric, checkpoint=ck)
     params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "metric": metric}
-    _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs)
-    Checkpoint(ck, ("layer",)).remove()
+    _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
 
 
 def docs_path(out: str | Path) -> Path:
@@ -150,14 +149,22 @@ def _write_pair(
     params: dict,
     task: str,
     shots: int,
+    checkpoint: Path,
     **extra: Any,
 ) -> None:
-    """Write the per-document results, then the summary table with its sidecar (summary last)."""
+    """Write the per-document results, then the summary table with its sidecar (summary last), then
+    delete the stage's ``checkpoint``, whose records both tables now hold."""
     for df in (table, docs):
         df.insert(0, "shot", shots)
         df.insert(0, "task", task)
     write_table(docs, docs_path(out))
     write_with_provenance(table, out, params, seeds={"fewshot": extra.pop("seed")}, **extra)
+    Path(checkpoint).unlink(missing_ok=True)
+
+
+def _checkpoint_path(out: str | Path) -> Path:
+    """Where a resumable stage keeps finished points: ``<out>.partial.jsonl``."""
+    return Path(str(out) + ".partial.jsonl")
 
 
 def evaluate(
@@ -224,7 +231,7 @@ def pruning_sweep(
     heads = head_ranking(_scores(head_scores, variant)) if head_scores else None
     ffns = ffn_ranking(_scores(ffn_scores)) if ffn_scores else None
     reqs = _requests(task, shots, seed, limit, "eval")
-    ck = Path(str(out) + ".partial.jsonl")
+    ck = _checkpoint_path(out)
     grid = [(float(h), float(f)) for h, f in grid]
     table, docs = sweep(
         _evaluator(model, batch_size), reqs, grid, heads=heads, ffns=ffns, metric=metric, checkpoint=ck
@@ -233,8 +240,7 @@ def pruning_sweep(
         "model": _spec(model), "task": task, "shots": shots, "limit": limit, "grid": grid, "variant": variant,
         "head_scores": str(head_scores), "ffn_scores": str(ffn_scores),
     }  # fmt: skip
-    _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs)
-    Checkpoint(ck, ("pct_heads", "pct_ffns")).remove()
+    _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
 
 
 def task_table(
@@ -251,7 +257,7 @@ def task_table(
     from iclprune.taskdefs import chance_level, task_config
 
     ev = _evaluator(model, batch_size)
-    ck = Checkpoint(str(out) + ".partial.jsonl", ("task", "shot"))
+    ck = Checkpoint(_checkpoint_path(out), ("task", "shot"))
     rows = []
     for task in tasks:
         cfg = task_config(task)
@@ -451,15 +457,14 @@ def transfer_sweep(
     heads = head_ranking(_scores(scores_path, variant))
     reqs = _requests(task, shots, seed, limit, "eval")
     grid = [(float(p), 0.0) for p in percents]
-    ck = Path(str(out) + ".partial.jsonl")
+    ck = _checkpoint_path(out)
     result, docs = sweep(_evaluator(model, batch_size), reqs, grid, heads=heads, metric=metric, checkpoint=ck)
     for df in (result, docs):
         df.insert(0, "ranking_task", source)
         df.insert(0, "ranking", ranking)
     params = {"model": _spec(model), "task": task, "shots": shots, "ranking": ranking, "source": source,
               "percents": percents, "variant": variant, "limit": limit}  # fmt: skip
-    _write_pair(result, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs)
-    Checkpoint(ck, ("pct_heads", "pct_ffns")).remove()
+    _write_pair(result, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
 
 
 def claims(
