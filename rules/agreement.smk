@@ -9,6 +9,8 @@ rule aggregate_importance:
         sidecar="results/rankings/{model}/aggregate/{shot}shot/heads.json",
     log:
         "logs/rankings/{model}/aggregate/{shot}shot/heads.log",
+    benchmark:
+        "benchmarks/rankings/{model}/aggregate/{shot}shot/heads.tsv"
     container:
         CONTAINER
     resources:
@@ -29,6 +31,8 @@ rule cross_task_agreement:
         sidecar="results/agreement/{model}/{shot}shot/cross_task.json",
     log:
         "logs/agreement/{model}/{shot}shot/cross_task.log",
+    benchmark:
+        "benchmarks/agreement/{model}/{shot}shot/cross_task.tsv"
     container:
         CONTAINER
     resources:
@@ -53,6 +57,8 @@ rule cross_shot_agreement:
         sidecar="results/agreement/{model}/cross_shot.json",
     log:
         "logs/agreement/{model}/cross_shot.log",
+    benchmark:
+        "benchmarks/agreement/{model}/cross_shot.tsv"
     container:
         CONTAINER
     resources:

@@ -47,6 +47,8 @@ rule claims:
         "results/claims.json",
     log:
         "logs/claims.log",
+    benchmark:
+        "benchmarks/claims.tsv"
     container:
         CONTAINER
     resources:

@@ -16,6 +16,8 @@ for stem, spec in FIGURES.items():
             f"results/figures/{stem}.pdf",
         log:
             f"logs/figures/{stem}.log",
+        benchmark:
+            f"benchmarks/figures/{stem}.tsv"
         container:
             CONTAINER
         resources:

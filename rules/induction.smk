@@ -35,6 +35,8 @@ rule retained_capacity:
         sidecar="results/induction/{model}/{shot}shot/retained.json",
     log:
         "logs/induction/{model}/{shot}shot/retained.log",
+    benchmark:
+        "benchmarks/induction/{model}/{shot}shot/retained.tsv"
     container:
         CONTAINER
     resources:
