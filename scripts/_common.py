@@ -31,8 +31,12 @@ def setup_logging(snakemake) -> None:
 
 
 def setup(snakemake) -> dict:
-    """Log to the rule's log, use the rule's threads; return the model spec from params."""
+    """Log to the rule's log, use the rule's threads, turn SIGTERM (Snakemake or Slurm cancelling the job)
+    into a clean exit that removes temporary files and keeps checkpoints; return the model spec."""
     setup_logging(snakemake)
+    from iclprune.io import raise_on_sigterm
+
+    raise_on_sigterm()
     import torch
 
     torch.set_num_threads(max(1, snakemake.threads))

@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -32,11 +33,51 @@ def _model(args: argparse.Namespace) -> dict:
 
 
 def _point(text: str) -> tuple[float, float]:
+    """``"70,20"`` → ``(70.0, 20.0)``; both percentages in [0, 100]."""
     try:
         heads, ffns = (float(x) for x in text.split(","))
     except ValueError:
-        raise ValueError(f"bad grid point {text!r}; expected pct_heads,pct_ffns such as 70,20") from None
+        raise argparse.ArgumentTypeError(
+            f"bad grid point {text!r}; expected pct_heads,pct_ffns such as 70,20"
+        ) from None
+    if not (0 <= heads <= 100 and 0 <= ffns <= 100):
+        raise argparse.ArgumentTypeError(
+            f"bad grid point {text!r}; expected percentages in [0, 100] such as 70,20"
+        )
     return heads, ffns
+
+
+def _at_least(minimum: int):
+    """An argparse type: an integer ``>= minimum``, with an error naming the value otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected >= {minimum}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; expected an integer >= {minimum}")
+        return value
+
+    return parse
+
+
+def _component(text: str) -> str:
+    """An argparse type: a component string (``head:<layer>:<head>`` or ``ffn:<layer>``)."""
+    from iclprune.components import parse_component
+
+    try:
+        parse_component(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def _table(text: str) -> str:
+    """An argparse type: an output table path ending in ``.parquet`` or ``.tsv``."""
+    if Path(text).suffix not in (".parquet", ".tsv"):
+        raise argparse.ArgumentTypeError(f"{text!r} has no .parquet or .tsv suffix; expected a table path")
+    return text
 
 
 def render_task_table(table) -> str:
@@ -73,55 +114,61 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("importance", help="gradient head importance of one (task, shot)")
     common(p)
     p.add_argument("--task", required=True)
-    p.add_argument("--shots", type=int, required=True)
-    p.add_argument("--n-docs", type=int, default=2500)
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--shots", type=_at_least(0), required=True)
+    p.add_argument("--n-docs", type=_at_least(1), default=2500)
+    p.add_argument("--batch-size", type=_at_least(1), default=8)
     p.add_argument("--normalizer", default="paper", choices=["paper", "answer_tokens", "examples", "none"])
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", type=_table, required=True)
 
     p = sub.add_parser("ffn-oracle", help="oracle FFN importance of one (task, shot)")
     common(p)
     p.add_argument("--task", required=True)
-    p.add_argument("--shots", type=int, required=True)
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--out", required=True)
+    p.add_argument("--shots", type=_at_least(0), required=True)
+    p.add_argument("--limit", type=_at_least(1), default=None)
+    p.add_argument("--batch-size", type=_at_least(1), default=8)
+    p.add_argument("--out", type=_table, required=True)
 
     p = sub.add_parser("evaluate", help="accuracy of one (task, shot) with components removed")
     common(p)
     p.add_argument("--task", required=True)
-    p.add_argument("--shots", type=int, required=True)
-    p.add_argument("--remove", nargs="*", default=[], help="components, e.g. head:3:5 ffn:2")
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--out", required=True, help="per-document table (.parquet/.tsv) + JSON sidecar")
+    p.add_argument("--shots", type=_at_least(0), required=True)
+    p.add_argument("--remove", nargs="*", type=_component, default=[], help="components, e.g. head:3:5 ffn:2")
+    p.add_argument("--limit", type=_at_least(1), default=None)
+    p.add_argument("--batch-size", type=_at_least(1), default=8)
+    p.add_argument(
+        "--out", type=_table, required=True, help="per-document table (.parquet/.tsv) + JSON sidecar"
+    )
 
     p = sub.add_parser("sweep", help="accuracy under fixed rankings at each (pct_heads, pct_ffns)")
     common(p)
     p.add_argument("--task", required=True)
-    p.add_argument("--shots", type=int, required=True)
+    p.add_argument("--shots", type=_at_least(0), required=True)
     p.add_argument("--head-scores", default=None, help="an `importance` table")
     p.add_argument("--ffn-scores", default=None, help="an `ffn-oracle` table")
     p.add_argument("--variant", default="bansal", choices=["bansal", "michel"])
-    p.add_argument("--grid", nargs="+", required=True, help="points pct_heads,pct_ffns e.g. 0,0 70,20")
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--grid", nargs="+", type=_point, required=True, help="points pct_heads,pct_ffns e.g. 0,0 70,20"
+    )
+    p.add_argument("--limit", type=_at_least(1), default=None)
+    p.add_argument("--batch-size", type=_at_least(1), default=8)
+    p.add_argument("--out", type=_table, required=True)
 
     p = sub.add_parser("task-table", help="accuracy of the full model on every bundled task per shot")
     common(p)
     p.add_argument("--tasks", nargs="*", default=None, help="default: every bundled task")
-    p.add_argument("--shots", type=int, nargs="+", default=[0, 1, 5])
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--out", default="results/task_table/task_table.tsv")
+    p.add_argument("--shots", type=_at_least(0), nargs="+", default=[0, 1, 5])
+    p.add_argument("--limit", type=_at_least(1), default=None)
+    p.add_argument("--batch-size", type=_at_least(1), default=8)
+    p.add_argument("--out", type=_table, default="results/task_table/task_table.tsv")
     p.add_argument("--readme", default=None, help="also write the table into this README between markers")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from iclprune import stages
+    from iclprune.io import raise_on_sigterm
 
+    previous = raise_on_sigterm()  # SIGTERM unwinds like an error: temporary files go, checkpoints stay
     try:
         if args.command == "cache-model":
             stages.cache_model(_model(args), args.out)
@@ -142,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "sweep":
             stages.pruning_sweep(
                 _model(args), args.task, args.shots, args.out, head_scores=args.head_scores,
-                ffn_scores=args.ffn_scores, grid=[_point(g) for g in args.grid], variant=args.variant,
+                ffn_scores=args.ffn_scores, grid=args.grid, variant=args.variant,
                 limit=args.limit, batch_size=args.batch_size,
             )  # fmt: skip
         elif args.command == "task-table":
@@ -166,6 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"iclprune {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            f"iclprune {args.command}: interrupted; finished points stay in the checkpoint", file=sys.stderr
+        )
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

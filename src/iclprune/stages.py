@@ -16,7 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclprune.io import Checkpoint, read_table, sidecar_path, write_json, write_table, write_with_provenance
+from iclprune.io import (
+    Checkpoint,
+    StageInputError,
+    check_table_path,
+    prepare_checkpoint,
+    read_table,
+    sidecar_path,
+    write_json,
+    write_table,
+    write_with_provenance,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +139,11 @@ def ffn_oracle(
     """Oracle FFN importance of ``task`` at ``shots``; resumable (``<out>.partial.jsonl``)."""
     from iclprune.pruning import ffn_oracle as oracle
 
+    check_table_path(out)
     reqs = _requests(task, shots, seed, limit, "eval")
-    ck = _checkpoint_path(out)
-    table, docs = oracle(_evaluator(model, batch_size), reqs, metric=metric, checkpoint=ck)
     params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "metric": metric}
+    ck = _checkpoint_path(out, dict(params, seed=seed))
+    table, docs = oracle(_evaluator(model, batch_size), reqs, metric=metric, checkpoint=ck)
     _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
 
 
@@ -162,9 +173,11 @@ def _write_pair(
     Path(checkpoint).unlink(missing_ok=True)
 
 
-def _checkpoint_path(out: str | Path) -> Path:
-    """Where a resumable stage keeps finished points: ``<out>.partial.jsonl``."""
-    return Path(str(out) + ".partial.jsonl")
+def _checkpoint_path(out: str | Path, config: dict | None = None) -> Path:
+    """Where a resumable stage keeps finished points: ``<out>.partial.jsonl``; with ``config`` (everything
+    that determines a point), bound to it: kept and logged when it matches, discarded when stale."""
+    path = Path(str(out) + ".partial.jsonl")
+    return prepare_checkpoint(path, config) if config is not None else path
 
 
 def evaluate(
@@ -183,6 +196,7 @@ def evaluate(
     from iclprune.components import Mask
     from iclprune.sites import resolve
 
+    check_table_path(out)
     mask = Mask.of(remove)
     ev = _evaluator(model, batch_size)
     sites = resolve(ev.model)
@@ -199,13 +213,57 @@ def evaluate(
     return result.metrics
 
 
-def _scores(path: str | Path, variant: str | None = None) -> np.ndarray:
-    """A head ``(layers, heads)`` matrix or FFN ``(layers,)`` vector from a stage table."""
-    df = read_table(path)
-    if "head" in df.columns:
-        df = df[df.variant == variant] if variant else df
-        return df.pivot(index="layer", columns="head", values="score").sort_index().to_numpy()
-    return df.sort_values("layer")["score"].to_numpy()
+def _scores(path: str | Path, variant: str | None = None, kind: str = "head") -> np.ndarray:
+    """A head ``(layers, heads)`` matrix (``kind='head'``, an importance table) or an FFN ``(layers,)``
+    vector (``kind='FFN'``, an oracle table); a StageInputError naming the file when a column or a
+    component is missing, a component is duplicated or a score is not finite."""
+    df = read_table(path, ["variant", "layer", "head", "score"] if kind == "head" else ["layer", "score"])
+    if kind == "head" and variant:
+        df = df[df.variant == variant]
+        if df.empty:
+            raise StageInputError(f"head scores {path} have no rows for variant {variant!r}")
+    keys = ["layer", "head"] if kind == "head" else ["layer"]
+    dup = df[df.duplicated(keys, keep=False)]
+    if not dup.empty:
+        first = tuple(int(v) for v in dup[keys].iloc[0])
+        raise StageInputError(
+            f"{kind} scores {path} list {kind} {first} {int(dup.duplicated(keys).sum()) + 1} times; "
+            "expected one score per component"
+        )
+    layers = sorted(int(v) for v in df.layer.unique())
+    if layers != list(range(len(layers))) or not layers:
+        absent = sorted(set(range(max(layers, default=-1) + 1)) - set(layers))
+        raise StageInputError(
+            f"{kind} scores {path} have layers {layers}, missing {absent}; expected layers 0..L-1 each once"
+        )
+    if kind == "head":
+        table = df.pivot(index="layer", columns="head", values="score").sort_index()
+        heads = list(table.columns)
+        if heads != list(range(len(heads))) or table.isna().any().any():
+            missing = [(int(la), int(h)) for la, h in zip(*np.nonzero(table.isna().to_numpy()), strict=True)]
+            raise StageInputError(
+                f"head scores {path} lack heads (layer, head) {missing[:5] or 'with indices ' + str(heads)}; "
+                "expected every head of every layer"
+            )
+        scores = table.to_numpy()
+    else:
+        scores = df.sort_values("layer")["score"].to_numpy()
+    if not np.isfinite(scores).all():
+        raise StageInputError(f"{kind} scores {path} hold non-finite values; expected finite scores")
+    return scores
+
+
+def _check_grid(grid: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``grid`` as floats; a ValueError naming the first point outside ``[0, 100]``."""
+    out = []
+    for point in grid:
+        pct = tuple(float(v) for v in point)
+        if len(pct) != 2 or not all(0 <= v <= 100 for v in pct):
+            raise ValueError(f"bad pruning point {point!r}; expected (pct_heads, pct_ffns) each in [0, 100]")
+        out.append(pct)
+    if not out:
+        raise ValueError("empty pruning grid; expected at least one (pct_heads, pct_ffns) point")
+    return out
 
 
 def pruning_sweep(
@@ -228,11 +286,13 @@ def pruning_sweep(
     from iclprune.pruning import ffn_ranking, head_ranking
     from iclprune.pruning import pruning_sweep as sweep
 
+    check_table_path(out)
+    grid = _check_grid(grid)
     heads = head_ranking(_scores(head_scores, variant)) if head_scores else None
-    ffns = ffn_ranking(_scores(ffn_scores)) if ffn_scores else None
+    ffns = ffn_ranking(_scores(ffn_scores, kind="FFN")) if ffn_scores else None
     reqs = _requests(task, shots, seed, limit, "eval")
-    ck = _checkpoint_path(out)
-    grid = [(float(h), float(f)) for h, f in grid]
+    identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
+    ck = _checkpoint_path(out, dict(identity, metric=metric, heads=heads, ffns=ffns))
     table, docs = sweep(
         _evaluator(model, batch_size), reqs, grid, heads=heads, ffns=ffns, metric=metric, checkpoint=ck
     )
@@ -256,8 +316,10 @@ def task_table(
     """Accuracy of the full model per task and shot, with the task's chance level (``tasks/README.md``)."""
     from iclprune.taskdefs import chance_level, task_config
 
+    check_table_path(out)
     ev = _evaluator(model, batch_size)
-    ck = Checkpoint(_checkpoint_path(out), ("task", "shot"))
+    identity = {"model": _spec(model), "limit": limit, "seed": seed}
+    ck = Checkpoint(_checkpoint_path(out, identity), ("task", "shot"))
     rows = []
     for task in tasks:
         cfg = task_config(task)
@@ -456,8 +518,9 @@ def transfer_sweep(
         raise ValueError(f"unknown transfer ranking {ranking!r}; expected 'high', 'low' or 'aggregate'")
     heads = head_ranking(_scores(scores_path, variant))
     reqs = _requests(task, shots, seed, limit, "eval")
-    grid = [(float(p), 0.0) for p in percents]
-    ck = _checkpoint_path(out)
+    grid = _check_grid([(p, 0.0) for p in percents])
+    identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
+    ck = _checkpoint_path(out, dict(identity, metric=metric, heads=heads))
     result, docs = sweep(_evaluator(model, batch_size), reqs, grid, heads=heads, metric=metric, checkpoint=ck)
     for df in (result, docs):
         df.insert(0, "ranking_task", source)

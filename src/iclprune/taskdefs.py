@@ -87,6 +87,8 @@ def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
 
 
 _REQUIRED_KEYS = ("dataset_path", "output_type", "doc_to_text", "doc_to_target", "metric_list")
+# Evaluation scores every request by log-likelihood (iclprune.evaluation), so bundled tasks use these.
+OUTPUT_TYPES = ("multiple_choice", "loglikelihood")
 
 
 def validate_bundled_task(cfg: dict[str, Any], path: Path) -> None:
@@ -98,6 +100,10 @@ def validate_bundled_task(cfg: dict[str, Any], path: Path) -> None:
     missing = [k for k in _REQUIRED_KEYS if k not in cfg]
     if missing:
         raise TaskConfigError(f"task file {path} lacks required keys {missing}")
+    if cfg["output_type"] not in OUTPUT_TYPES:
+        raise TaskConfigError(
+            f"task file {path}: output_type={cfg['output_type']!r}; expected one of {list(OUTPUT_TYPES)}"
+        )
     files = (cfg.get("dataset_kwargs") or {}).get("data_files") or {}
     for role in ("training_split", "validation_split", "test_split", "fewshot_split"):
         split = cfg.get(role)
@@ -114,14 +120,27 @@ def validate_bundled_task(cfg: dict[str, Any], path: Path) -> None:
         if isinstance(template, str) and "{{" in template:
             fields |= jinja2.meta.find_undeclared_variables(env.parse(template))
     for split, file in files.items():
+        docs = []
         with open(file) as fh:
-            first = fh.readline()
-        try:
-            doc = json.loads(first)
-        except json.JSONDecodeError as err:
-            raise TaskConfigError(
-                f"task file {path}: first line of split {split!r} ({file}) is not JSON: {err}"
-            ) from err
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    doc = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise TaskConfigError(
+                        f"task file {path}: line {number} of split {split!r} ({file}) is not JSON: {err}; "
+                        "expected one JSON object per line"
+                    ) from err
+                if not isinstance(doc, dict):
+                    raise TaskConfigError(
+                        f"task file {path}: line {number} of split {split!r} ({file}) is a "
+                        f"{type(doc).__name__}; expected one JSON object per line"
+                    )
+                docs.append(doc)
+        if not docs:
+            raise TaskConfigError(f"task file {path}: data file of split {split!r} ({file}) has no documents")
+        doc = docs[0]
         absent = sorted(fields - set(doc))
         if absent:
             raise TaskConfigError(
