@@ -1,0 +1,162 @@
+"""Measured times and benchmark ratios, tabulated for the README (never typed in).
+
+Two tables are produced from files a run wrote:
+
+* the per-stage wall time of a workflow run, from the ``benchmark:`` files Snakemake writes for every job
+  (``benchmarks/<stage>/.../<what>.tsv``, columns ``s``, ``cpu_time``, ``max_rss`` …), plus the run's total
+  wall time measured around the ``snakemake`` call;
+* the side-by-side benchmark ratios that ``make bench`` collects in ``bench/results.tsv``.
+
+Each is rendered as a Markdown table and written into a README between ``<!-- NAME:start -->`` and
+``<!-- NAME:end -->`` markers, so a test can check that the README shows exactly the measured numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+TIMING_COLUMNS = ["stage", "jobs", "wall_s", "cpu_s", "max_rss_mb"]
+
+# Snakemake benchmark path (relative to benchmarks/) → the rule that wrote it; first match wins.
+_STAGES: list[tuple[str, str]] = [
+    (r"^models/", "model"),
+    (r"^download/", "download_model"),
+    (r"^importance/", "head_importance"),
+    (r"^ffn_oracle/", "ffn_oracle"),
+    (r"^rankings/", "aggregate_importance"),
+    (r"^pruning/.*/heads\.tsv$", "head_sweep"),
+    (r"^pruning/.*/ffns\.tsv$", "ffn_sweep"),
+    (r"^pruning/.*/combined\.tsv$", "combined_sweep"),
+    (r"^transfer/", "transfer_sweep"),
+    (r"^agreement/.*cross_task\.tsv$", "cross_task_agreement"),
+    (r"^agreement/.*cross_shot\.tsv$", "cross_shot_agreement"),
+    (r"^induction/.*/scores\.tsv$", "induction_scores"),
+    (r"^induction/.*/retained\.tsv$", "retained_capacity"),
+    (r"^figures/", "figures"),
+    (r"^claims\.tsv$", "claims"),
+]
+
+
+def stage_of(relative: str) -> str:
+    """The stage (rule) a benchmark file belongs to, from its path relative to ``benchmarks/``."""
+    for pattern, stage in _STAGES:
+        if re.search(pattern, relative):
+            return stage
+    raise ValueError(
+        f"benchmark file {relative!r} matches no known stage; expected a path written by a rule of rules/*.smk"
+    )
+
+
+def collect_stage_times(bench_dir: str | Path) -> pd.DataFrame:
+    """One row per stage: number of jobs, summed wall and CPU seconds, largest resident memory (MB).
+
+    Returns columns :data:`TIMING_COLUMNS`, stages in pipeline order.
+    """
+    bench_dir = Path(bench_dir)
+    files = sorted(bench_dir.rglob("*.tsv"))
+    if not files:
+        raise FileNotFoundError(f"no Snakemake benchmark files under {bench_dir}; run the workflow first")
+    rows = []
+    for path in files:
+        table = pd.read_csv(path, sep="\t")
+        missing = {"s", "cpu_time", "max_rss"} - set(table.columns)
+        if missing or table.empty:
+            raise ValueError(f"{path} is not a Snakemake benchmark file (missing {sorted(missing)} or empty)")
+        last = table.iloc[-1]  # one line per repeat; the workflow runs each job once
+        rss = pd.to_numeric(pd.Series([last["max_rss"]]), errors="coerce").fillna(0.0).iloc[0]
+        rows.append(
+            (
+                stage_of(path.relative_to(bench_dir).as_posix()),
+                float(last["s"]),
+                float(last["cpu_time"]),
+                float(rss),
+            )
+        )
+    df = pd.DataFrame(rows, columns=["stage", "wall_s", "cpu_s", "max_rss_mb"])
+    order = {stage: i for i, (_, stage) in enumerate(_STAGES)}
+    out = (
+        df.groupby("stage", sort=False)
+        .agg(
+            jobs=("wall_s", "size"),
+            wall_s=("wall_s", "sum"),
+            cpu_s=("cpu_s", "sum"),
+            max_rss_mb=("max_rss_mb", "max"),
+        )
+        .reset_index()
+    )
+    out = out.sort_values("stage", key=lambda s: s.map(order)).reset_index(drop=True)
+    return out[TIMING_COLUMNS]
+
+
+def render_stage_times(table: pd.DataFrame, total_wall_s: float | None = None) -> str:
+    """Markdown table of :func:`collect_stage_times` (minutes), with the run's measured total if given.
+
+    The summed job times exceed the total wall time when jobs run in parallel (``--cores 2``).
+    """
+    lines = [
+        "| stage | jobs | summed job wall time (min) | summed CPU time (min) | peak memory (MB) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in table.itertuples(index=False):
+        lines.append(
+            f"| {row.stage} | {row.jobs} | {row.wall_s / 60:.1f} | {row.cpu_s / 60:.1f} | {row.max_rss_mb:.0f} |"
+        )
+    lines.append(
+        f"| **all jobs** | {int(table.jobs.sum())} | {table.wall_s.sum() / 60:.1f} | {table.cpu_s.sum() / 60:.1f} "
+        f"| {table.max_rss_mb.max():.0f} |"
+    )
+    if total_wall_s is not None:
+        lines.append(f"| **whole run, wall clock** | | **{total_wall_s / 60:.1f}** | | |")
+    return "\n".join(lines) + "\n"
+
+
+def render_bench_results(results: pd.DataFrame) -> str:
+    """Markdown table of ``bench/results.tsv`` (columns ``name, value, unit, what``)."""
+    missing = {"name", "value", "unit", "what"} - set(results.columns)
+    if missing:
+        raise ValueError(
+            f"benchmark results lack columns {sorted(missing)}; expected name, value, unit, what"
+        )
+    lines = ["| benchmark | measured | what |", "|---|---:|---|"]
+    for row in results.itertuples(index=False):
+        value = f"{row.value:.2f}{row.unit}" if row.unit == "x" else f"{row.value:.3g} {row.unit}"
+        lines.append(f"| `{row.name}` | {value} | {row.what} |")
+    return "\n".join(lines) + "\n"
+
+
+def markers(name: str) -> tuple[str, str]:
+    """The README start/end markers of block ``name``."""
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def replace_block(text: str, name: str, block: str) -> str:
+    """``text`` with the content between ``name``'s markers replaced by ``block``.
+
+    Raises ValueError when the markers are missing (the README must say where the table goes).
+    """
+    start, end = markers(name)
+    if start not in text or end not in text:
+        raise ValueError(f"markers {start} … {end} not found; add them where the {name} table belongs")
+    pattern = re.escape(start) + ".*?" + re.escape(end)
+    return re.sub(pattern, lambda _: f"{start}\n{block}{end}", text, count=1, flags=re.S)
+
+
+def read_block(text: str, name: str) -> str:
+    """The content between ``name``'s markers (stripped)."""
+    start, end = markers(name)
+    if start not in text or end not in text:
+        raise ValueError(f"markers {start} … {end} not found")
+    return text.split(start, 1)[1].split(end, 1)[0].strip()
+
+
+def write_block(readme: str | Path, name: str, block: str) -> None:
+    """Replace ``name``'s block in the file ``readme`` (atomically)."""
+    from iclprune.io import atomic_path
+
+    readme = Path(readme)
+    text = replace_block(readme.read_text(), name, block)
+    with atomic_path(readme) as tmp:
+        Path(tmp).write_text(text)
