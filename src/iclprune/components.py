@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import pandas as pd
 
 HeadKey: TypeAlias = tuple[Literal["head"], int, int]
 FFNKey: TypeAlias = tuple[Literal["ffn"], int]
@@ -84,3 +87,15 @@ class Mask:
 
     def __len__(self) -> int:
         return len(self.heads) + len(self.ffns)
+
+
+def head_table(**matrices: Any) -> pd.DataFrame:
+    """A long table of per-head values: columns ``layer``, ``head`` (row-major over ``(layers, heads)``)
+    and one column per keyword, each a ``(layers, heads)`` array of the same shape, flattened."""
+    arrays = {name: np.asarray(m) for name, m in matrices.items()}
+    shapes = {a.shape for a in arrays.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"head_table needs (layers, heads) matrices of one shape; got {sorted(shapes)}")
+    n_layers, n_heads = shapes.pop()
+    layer, head = np.divmod(np.arange(n_layers * n_heads), n_heads)
+    return pd.DataFrame({"layer": layer, "head": head, **{k: a.reshape(-1) for k, a in arrays.items()}})

@@ -30,6 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from iclprune.batching import Example, PaddingSide, batch_loss, collate, model_max_length, truncate
+from iclprune.components import head_table
 from iclprune.sites import Sites, resolve
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,7 @@ class HeadImportance:
         frames = []
         for variant in VARIANTS:
             m = self.scores(variant)
-            layer, head = np.divmod(np.arange(m.size), m.shape[1])
-            frames.append(
-                pd.DataFrame({"variant": variant, "layer": layer, "head": head, "score": m.ravel()})
-            )
+            frames.append(head_table(score=m).assign(variant=variant)[["variant", "layer", "head", "score"]])
         return pd.concat(frames, ignore_index=True)
 
 

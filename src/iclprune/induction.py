@@ -42,6 +42,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from iclprune.components import head_table
 from iclprune.sites import LayerSites, Sites, resolve
 
 log = logging.getLogger(__name__)
@@ -741,15 +742,4 @@ def induction_table(
     cp, cp_var = copying_scores(
         model, pool, seeds, bos_id=_resolve_bos(tokenizer, model), source=source, **common
     )
-    n_layers, n_heads = pm.shape
-    layer, head = np.divmod(np.arange(n_layers * n_heads), n_heads)
-    return pd.DataFrame(
-        {
-            "layer": layer,
-            "head": head,
-            "prefix_matching": pm.reshape(-1),
-            "prefix_matching_var": pm_var.reshape(-1),
-            "copying": cp.reshape(-1),
-            "copying_var": cp_var.reshape(-1),
-        }
-    )
+    return head_table(prefix_matching=pm, prefix_matching_var=pm_var, copying=cp, copying_var=cp_var)

@@ -7,6 +7,7 @@ A stage's ``model`` argument is a model spec mapping (``source``, ``dtype``, ``r
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iclprune.components import head_table
 from iclprune.io import (
     Checkpoint,
     StageInputError,
@@ -44,9 +46,31 @@ def _load(source: str, dtype: str, revision: str | None, trust_remote_code: bool
     )
 
 
+def _check_architecture(source: str) -> None:
+    """Fail before any weights are read when a local model directory's ``config.json`` is unreadable or
+    names an architecture without a site map; the error names the directory and the supported types."""
+    from iclprune.models import ModelLoadError, ModelRef
+    from iclprune.sites import UnsupportedArchitectureError, site_map_for
+
+    config = Path(source).expanduser() / "config.json"
+    if ModelRef.parse(source).kind != "pretrained" or not config.is_file():
+        return  # models.load_model names a missing directory, a missing config.json or an uncached hub id
+    try:
+        model_type = json.loads(config.read_text()).get("model_type", "<missing>")
+    except (json.JSONDecodeError, AttributeError) as err:
+        raise ModelLoadError(
+            f"model config {config} is not a JSON object: {err}; expected a HF config.json"
+        ) from err
+    try:
+        site_map_for(model_type)
+    except UnsupportedArchitectureError as err:
+        raise UnsupportedArchitectureError(f"model {source!r}: {err}") from None
+
+
 def load_spec(model: Mapping[str, Any] | str):
     """``(model, tokenizer)`` of a model spec; one resident copy per process."""
     spec = _spec(model)
+    _check_architecture(spec["source"])
     return _load(
         spec["source"],
         spec.get("dtype", "float32"),
@@ -380,8 +404,7 @@ def aggregate_importance(paths: list[str | Path], out: str | Path, *, name: str 
         mats = _head_matrices(paths, variant)
         shots |= {shot for _, shot in mats}
         agg = aggregate({task: m for (task, _), m in mats.items()})
-        layer, head = np.divmod(np.arange(agg.size), agg.shape[1])
-        frames.append(pd.DataFrame({"variant": variant, "layer": layer, "head": head, "score": agg.ravel()}))
+        frames.append(head_table(score=agg).assign(variant=variant)[["variant", "layer", "head", "score"]])
     if len(shots) != 1:
         raise ValueError(f"aggregate importance mixes shots {sorted(shots)}; expected one shot")
     table = pd.concat(frames, ignore_index=True)
