@@ -1,4 +1,34 @@
+from iclprune.download import hub_repo_id
+
+
+def model_manifest(wildcards):
+    """The download manifest the card depends on: only for a hub-sourced model (source = hub id)."""
+    if hub_repo_id(MODEL_SPEC) is None:
+        return []
+    return [f"results/models/{wildcards.model}/manifest.json"]
+
+
+rule download_model:
+    output:
+        manifest="results/models/{model}/manifest.json",
+    log:
+        "logs/models/{model}.download.log",
+    localrule: True
+    container:
+        CONTAINER
+    resources:
+        mem_mb=2000,
+        runtime=600,
+    params:
+        spec=model_spec_json(),
+        name=MODEL,
+    script:
+        "../scripts/download_model.py"
+
+
 rule model:
+    input:
+        manifest=model_manifest,
     output:
         card="results/models/{model}/card.json",
     log:

@@ -6,7 +6,10 @@ import os
 import sys
 import traceback
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Every stage loads models from the local cache only (a hub model was fetched, at a pinned revision, by
+# the download_model rule, which alone turns this off again): set, not defaulted, so a user's
+# HF_HUB_OFFLINE=0 cannot make a GPU job reach the network.
+os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
