@@ -2,12 +2,20 @@
 
 Design: lm-eval's own ``Task`` builds the requests (documents, k-shot contexts, choices) once per
 (task, shot) with a fixed few-shot seed, so every mask of that (task, shot) sees byte-identical prompts;
-lm-eval's stock ``HFLM``, wrapped around the same in-memory model object, scores them while
-:func:`iclprune.surgery.masked` hooks are active; lm-eval's ``apply_filters``/``process_results``/
-``aggregation`` turn the log-likelihoods into metrics, exactly as ``lm_eval.evaluator.evaluate`` does.
-HFLM over the hooked model (rather than a registered model class) keeps lm-eval's tokenisation,
-truncation, batching and metric code untouched; we call it directly (no ``CachingLM``), so no request
-cache can leak results from one mask into another.
+lm-eval's ``apply_filters``/``process_results``/``aggregation`` turn the log-likelihoods into metrics,
+exactly as ``lm_eval.evaluator.evaluate`` does. The log-likelihoods come from one of two paths, both
+under :func:`iclprune.surgery.masked` hooks on the same in-memory model:
+
+* ``shared_context=True`` (default, fast): requests are tokenised exactly as lm-eval's ``HFLM`` does
+  (:func:`iclprune.scoring.encode_instances`, once per (task, shot)) and scored by
+  :func:`iclprune.scoring.loglikelihoods`, which runs each multiple-choice context once and scores every
+  choice from its cached keys/values. Equal to the reference path within 1e-4 (fp32), same ``is_greedy``.
+* ``shared_context=False`` (reference): lm-eval's stock ``HFLM`` wrapped around the model object, which
+  runs ``context + choice`` once per choice.
+
+We call the scorer directly (no ``CachingLM``), so no request cache can leak results from one mask into
+another. A batch that runs out of memory is retried at half the batch size; a NaN/Inf log-likelihood
+raises :class:`iclprune.scoring.NonFiniteScoreError` naming the task, shot, mask and document.
 
 Task configs come from :mod:`iclprune.taskdefs`: bundled tasks live in ``tasks/<name>.yaml``
 (``data_files`` relative to ``tasks/``); any other name is looked up in lm-eval's task registry (the
@@ -27,7 +35,15 @@ import pandas as pd
 from torch import nn
 
 from iclprune.batching import Example
-from iclprune.components import Mask
+from iclprune.components import Mask, component_str
+from iclprune.scoring import (
+    ScoringOutOfMemoryError,
+    check_finite,
+    encode_instances,
+    free_memory,
+    is_oom,
+)
+from iclprune.scoring import loglikelihoods as score_loglikelihoods
 from iclprune.surgery import masked
 from iclprune.taskdefs import TaskConfigError
 
@@ -52,10 +68,16 @@ class TaskRequests:
     task: Any  # lm_eval.api.task.ConfigurableTask
     instances: list[Any]
     docs: list[tuple[int, dict[str, Any]]] = field(repr=False)
+    # token ids of every request, per (tokenizer, max_length): masks change scores, never tokens
+    encoded: dict[tuple[int, int], list[Example]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_docs(self) -> int:
         return len(self.docs)
+
+    def cloned(self) -> list[Any]:
+        """Every request as lm-eval scores it: an instance with ``repeats = n`` appears ``n`` times."""
+        return [inst for inst in self.instances for _ in range(inst.repeats)]
 
 
 def build_requests(
@@ -108,15 +130,47 @@ class EvalResult:
     per_doc: pd.DataFrame  # doc_id, <metrics...>, loglik (list per request), is_greedy (list)
 
 
+def describe_mask(mask: Mask, limit: int = 12) -> str:
+    """``mask`` in words for error messages: its removed heads and FFNs (the first ``limit`` of each)."""
+
+    def listed(keys: list[str]) -> str:
+        more = f", … ({len(keys)} in all)" if len(keys) > limit else ""
+        return ", ".join(keys[:limit]) + more
+
+    if not mask.heads and not mask.ffns:
+        return "the full model (nothing removed)"
+    parts = []
+    if mask.heads:
+        parts.append("heads " + listed([component_str(("head", *h)) for h in sorted(mask.heads)]))
+    if mask.ffns:
+        parts.append("FFNs " + listed([component_str(("ffn", f)) for f in sorted(mask.ffns)]))
+    return "mask removing " + " and ".join(parts)
+
+
 class Evaluator:
-    """One resident model scored by lm-eval's HFLM under any mask (heads + FFNs), without reloading."""
+    """One resident model scored under any mask (heads + FFNs), without reloading.
+
+    ``shared_context=True`` (default) scores with :func:`iclprune.scoring.loglikelihoods` (each context
+    once, every choice from its cache); ``False`` uses lm-eval's stock ``HFLM`` (the reference). Both
+    tokenise through the same ``HFLM`` (``self.lm``).
+    """
 
     def __init__(
-        self, model: nn.Module, tokenizer: Any, *, batch_size: int = 8, max_length: int | None = None
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        *,
+        batch_size: int = 8,
+        max_length: int | None = None,
+        shared_context: bool = True,
     ):
         from lm_eval.models.huggingface import HFLM
 
+        if batch_size < 1:
+            raise ValueError(f"batch_size={batch_size}; expected a positive integer")
         self.model = model.eval()
+        self.batch_size = batch_size
+        self.shared_context = shared_context
         device = next(model.parameters()).device
         self.lm = HFLM(
             pretrained=model,
@@ -125,12 +179,65 @@ class Evaluator:
             max_length=max_length,
             device=str(device),
         )
+        self.pad_token_id = int(self.lm.tokenizer.pad_token_id or 0)
+
+    def examples(self, reqs: TaskRequests) -> list[Example]:
+        """Token ids of every request of ``reqs`` (repeats expanded), tokenised and truncated as HFLM
+        does; computed once per (task, shot) and tokenizer."""
+        key = (id(self.lm.tokenizer), int(self.lm.max_length))
+        if key not in reqs.encoded:
+            reqs.encoded[key] = encode_instances(reqs, self.lm)
+        return reqs.encoded[key]
 
     def loglikelihoods(self, reqs: TaskRequests, mask: Mask = FULL_MODEL) -> list[tuple[float, bool]]:
-        """``(loglik, is_greedy)`` for every instance of ``reqs`` (in order) with ``mask`` removed."""
-        cloned = [inst for inst in reqs.instances for _ in range(inst.repeats)]
+        """``(loglik, is_greedy)`` for every request of ``reqs`` (in order) with ``mask`` removed.
+
+        Raises :class:`iclprune.scoring.NonFiniteScoreError` naming the task, shot, mask, document and
+        the first layer with a non-finite output when a log-likelihood is NaN/Inf.
+        """
+        cloned = reqs.cloned()
+
+        def describe(i: int) -> str:
+            inst = cloned[i]
+            return (
+                f"task {reqs.name!r}, {reqs.shots}-shot, {describe_mask(mask)}, "
+                f"document {inst.doc_id} (request {inst.idx} of that document)"
+            )
+
+        examples = self.examples(reqs)
         with masked(self.model, mask):
-            return self.lm.loglikelihood(cloned, disable_tqdm=True)
+            if self.shared_context:
+                return score_loglikelihoods(
+                    self.model, examples, batch_size=self.batch_size, pad_token_id=self.pad_token_id,
+                    describe=describe,
+                )  # fmt: skip
+            results = self._hflm_loglikelihoods(cloned)
+            check_finite(self.model, results, examples, describe)
+        return results
+
+    def _hflm_loglikelihoods(self, cloned: list[Any]) -> list[tuple[float, bool]]:
+        """The reference path: lm-eval's ``HFLM.loglikelihood``; on out-of-memory the whole call is
+        retried at half the batch size (HFLM batches internally), down to 1."""
+        size = self.batch_size
+        try:
+            while True:
+                self.lm.batch_size_per_gpu = size
+                try:
+                    return self.lm.loglikelihood(cloned, disable_tqdm=True)
+                except Exception as err:
+                    if not is_oom(err):
+                        raise
+                    del err
+                    free_memory()
+                    if size == 1:
+                        raise ScoringOutOfMemoryError(
+                            "out of memory in lm-eval's HFLM even at batch size 1; use a smaller model, "
+                            "fewer shots, a shorter max_length or a bigger device"
+                        ) from None
+                    log.warning("out of memory at batch size %d (HFLM); retrying at %d", size, size // 2)
+                    size //= 2
+        finally:
+            self.lm.batch_size_per_gpu = self.batch_size
 
     def evaluate(self, reqs: TaskRequests, mask: Mask = FULL_MODEL) -> EvalResult:
         """Accuracy (and the task's other metrics) of the model with ``mask`` removed."""
@@ -146,7 +253,7 @@ class Evaluator:
 def score_responses(reqs: TaskRequests, resps: Sequence[tuple[float, bool]]) -> EvalResult:
     """Apply lm-eval's filters, ``process_results`` and ``aggregation`` to raw responses."""
     task = reqs.task
-    cloned = [inst for inst in reqs.instances for _ in range(inst.repeats)]
+    cloned = reqs.cloned()
     if len(resps) != len(cloned):
         raise ValueError(f"{len(resps)} responses for {len(cloned)} requests")
     for inst in reqs.instances:
