@@ -247,12 +247,19 @@ def _scores(path: str | Path, variant: str | None = None, kind: str = "head") ->
         if df.empty:
             raise StageInputError(f"head scores {path} have no rows for variant {variant!r}")
     keys = ["layer", "head"] if kind == "head" else ["layer"]
+    bad = df[~np.isfinite(df.score.to_numpy(dtype=float))]
+    if not bad.empty:
+        where = tuple(int(v) for v in bad[keys].iloc[0])
+        raise StageInputError(
+            f"{kind} scores {path} hold a non-finite score {bad.score.iloc[0]} for {kind} {where}; "
+            "expected finite scores"
+        )
     dup = df[df.duplicated(keys, keep=False)]
     if not dup.empty:
         first = tuple(int(v) for v in dup[keys].iloc[0])
+        times = int((dup[keys].to_numpy() == np.array(first)).all(axis=1).sum())
         raise StageInputError(
-            f"{kind} scores {path} list {kind} {first} {int(dup.duplicated(keys).sum()) + 1} times; "
-            "expected one score per component"
+            f"{kind} scores {path} list {kind} {first} {times} times; expected one score per component"
         )
     layers = sorted(int(v) for v in df.layer.unique())
     if layers != list(range(len(layers))) or not layers:
@@ -269,12 +276,8 @@ def _scores(path: str | Path, variant: str | None = None, kind: str = "head") ->
                 f"head scores {path} lack heads (layer, head) {missing[:5] or 'with indices ' + str(heads)}; "
                 "expected every head of every layer"
             )
-        scores = table.to_numpy()
-    else:
-        scores = df.sort_values("layer")["score"].to_numpy()
-    if not np.isfinite(scores).all():
-        raise StageInputError(f"{kind} scores {path} hold non-finite values; expected finite scores")
-    return scores
+        return table.to_numpy()
+    return df.sort_values("layer")["score"].to_numpy()
 
 
 def _check_grid(grid: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
