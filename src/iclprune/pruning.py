@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from iclprune.agreement import n_removed, rank_ascending
 from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, TaskRequests
+from iclprune.evaluation import Evaluator, TaskRequests, score_responses
 from iclprune.io import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,20 @@ DOC_COLUMNS = ["doc_id", "acc", "loglik", "is_greedy"]
 
 
 def _point(
-    evaluator: Evaluator, reqs: TaskRequests, mask: Mask, metric: str, ck: Checkpoint | None, key: dict
+    evaluator: Evaluator,
+    reqs: TaskRequests,
+    mask: Mask,
+    metric: str,
+    ck: Checkpoint | None,
+    key: dict,
+    responses: Sequence[tuple[float, bool]] | None = None,
 ) -> tuple[float, pd.DataFrame]:
-    """The metric and per-document rows (``doc_id, acc, loglik``) of one mask; checkpointed by ``key``."""
+    """The metric and per-document rows (``doc_id, acc, loglik``) of one mask; checkpointed by ``key``.
+    ``responses`` (lm-eval's ``(loglik, is_greedy)`` per request, computed elsewhere) skip evaluation."""
     done = ck.get(**key) if ck else None
     if done is None:
-        result = evaluator.evaluate(reqs, mask)
+        given = responses is not None
+        result = score_responses(reqs, responses) if given else evaluator.evaluate(reqs, mask)
         if metric not in result.metrics:
             raise ValueError(
                 f"metric {metric!r} not produced by task {reqs.name!r}; it has {sorted(result.metrics)}"
@@ -52,28 +60,76 @@ def ffn_oracle(
     metric: str = "acc",
     checkpoint: str | Path | None = None,
     progress: bool = False,
+    resume: bool = True,
+    layers_per_pass: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Oracle importance of every FFN: ``score = 100·(acc(full) − acc(without FFN l))`` in points.
 
     Returns one row per layer (columns :data:`ORACLE_COLUMNS`) and the per-document results of every
     knock-out (``layer`` −1 is the full model). With ``checkpoint``, finished knock-outs are kept in a
     JSONL file and skipped on a re-run.
+
+    With ``resume`` (the default) the requests are tokenised once and every knock-out starts from the
+    clean residual stream entering its layer (:mod:`iclprune.resume`), one clean pass per batch; the
+    responses go through the same :func:`~iclprune.evaluation.score_responses` as the naive path
+    (``resume=False``: one full lm-eval evaluation per knock-out). ``layers_per_pass`` splits the
+    knock-outs into passes of that many layers, each checkpointed when it ends (default: one pass).
     """
     from iclprune.sites import resolve
 
     n_layers = resolve(evaluator.model).n_layers
     ck = Checkpoint(checkpoint, ("layer",)) if checkpoint else None
-    baseline, base_docs = _point(evaluator, reqs, Mask(), metric, ck, {"layer": -1})
+    responses: dict[int, list[tuple[float, bool]]] = {}
+    if resume:
+        responses = _resumed_responses(evaluator, reqs, n_layers, metric, ck, layers_per_pass, progress)
+    baseline, base_docs = _point(evaluator, reqs, Mask(), metric, ck, {"layer": -1}, responses.get(-1))
     rows, docs = [], [base_docs]
     for layer in tqdm(
-        range(n_layers), desc=f"FFN oracle {reqs.name} {reqs.shots}-shot", disable=not progress
+        range(n_layers), desc=f"FFN oracle {reqs.name} {reqs.shots}-shot", disable=not progress or resume
     ):
         knocked, layer_docs = _point(
-            evaluator, reqs, Mask(ffns=frozenset({layer})), metric, ck, {"layer": layer}
-        )
+            evaluator, reqs, Mask(ffns=frozenset({layer})), metric, ck, {"layer": layer},
+            responses.get(layer),
+        )  # fmt: skip
         rows.append((layer, baseline, knocked, 100.0 * (baseline - knocked)))
         docs.append(layer_docs)
     return pd.DataFrame(rows, columns=ORACLE_COLUMNS), pd.concat(docs, ignore_index=True)
+
+
+def _resumed_responses(
+    evaluator: Evaluator,
+    reqs: TaskRequests,
+    n_layers: int,
+    metric: str,
+    ck: Checkpoint | None,
+    layers_per_pass: int | None,
+    progress: bool,
+) -> dict[int, list[tuple[float, bool]]]:
+    """Responses of the full model (key −1) and of every FFN knock-out not yet in ``ck``, computed by
+    residual-stream resume; each pass's knock-outs are checkpointed as soon as the pass ends."""
+    from iclprune.resume import encode_requests, masked_loglikelihoods
+
+    todo = [layer for layer in range(-1, n_layers) if not (ck and ck.get(layer=layer))]
+    if not todo:
+        return {}
+    if layers_per_pass is not None and layers_per_pass < 1:
+        raise ValueError(f"layers_per_pass={layers_per_pass}; expected a positive integer or None")
+    lm = evaluator.lm
+    examples = encode_requests(reqs, lm)
+    step = layers_per_pass or len(todo)
+    out: dict[int, list[tuple[float, bool]]] = {}
+    for p0 in range(0, len(todo), step):
+        keys = todo[p0 : p0 + step]
+        masks = [Mask() if k < 0 else Mask(ffns=frozenset({k})) for k in keys]
+        resps = masked_loglikelihoods(
+            evaluator.model, examples, masks, batch_size=int(lm.batch_size), max_length=lm.max_length,
+            softmax_dtype=lm.softmax_dtype, autocast_dtype=lm.mixed_precision_dtype, progress=progress,
+        )  # fmt: skip
+        for k, r in zip(keys, resps, strict=True):
+            out[k] = r
+            if ck:  # checkpoint every finished knock-out of this pass now
+                _point(evaluator, reqs, Mask(), metric, ck, {"layer": k}, r)
+    return out
 
 
 def head_ranking(scores: np.ndarray) -> list[tuple[int, int]]:

@@ -43,6 +43,11 @@ class SiteMap:
         attn_norm, ffn_norm: paths from a layer to the norms before attention and before the FFN.
         head_count_attrs: attention-module attributes that the stock forward reads and that must follow
             physical slicing; values say which count: ``"heads"``, ``"kv_heads"`` or ``"groups"``.
+        final_norm: path from the causal-LM object to the norm applied after the last decoder layer.
+        project_out: path from the causal-LM object to an optional linear between the final norm and the
+            unembedding (OPT's ``project_out`` when ``word_embed_proj_dim != hidden_size``; the attribute
+            may hold ``None``); empty when the family has none.
+        unembed: path from the causal-LM object to the unembedding linear (hidden → vocabulary logits).
     """
 
     family: str
@@ -60,6 +65,9 @@ class SiteMap:
     attn_norm: str = ""
     ffn_norm: str = ""
     head_count_attrs: dict[str, str] = field(default_factory=dict)
+    final_norm: str = ""
+    project_out: str = ""
+    unembed: str = ""
 
 
 SITE_MAPS: dict[str, SiteMap] = {
@@ -79,6 +87,9 @@ SITE_MAPS: dict[str, SiteMap] = {
         attn_norm="self_attn_layer_norm",
         ffn_norm="final_layer_norm",
         head_count_attrs={"num_heads": "heads"},
+        final_norm="model.decoder.final_layer_norm",
+        project_out="model.decoder.project_out",
+        unembed="lm_head",
     ),
     "llama": SiteMap(
         family="llama",
@@ -95,6 +106,8 @@ SITE_MAPS: dict[str, SiteMap] = {
         attn_norm="input_layernorm",
         ffn_norm="post_attention_layernorm",
         head_count_attrs={"num_key_value_groups": "groups"},
+        final_norm="model.norm",
+        unembed="lm_head",
     ),
     "gpt_neox": SiteMap(
         family="gpt_neox",
@@ -109,6 +122,8 @@ SITE_MAPS: dict[str, SiteMap] = {
         ffn_out="mlp.dense_4h_to_h",
         attn_norm="input_layernorm",
         ffn_norm="post_attention_layernorm",
+        final_norm="gpt_neox.final_layer_norm",
+        unembed="lm_head",  # `embed_out` before transformers 5
     ),
 }
 
@@ -265,3 +280,48 @@ def param_dtype(model: nn.Module) -> torch.dtype:
         if p.is_floating_point():
             return p.dtype
     return torch.float32
+
+
+@dataclass(frozen=True)
+class OutputSites:
+    """The path from the last decoder layer's output (the residual stream) to the logits.
+
+    ``logits = unembed(project_out(final_norm(h)))``, with ``project_out`` skipped when it is ``None``.
+    """
+
+    final_norm: nn.Module
+    project_out: nn.Module | None
+    unembed: nn.Linear
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits of residual-stream vectors: ``(..., d_model)`` → ``(..., vocab)``."""
+        hidden = self.final_norm(hidden)
+        if self.project_out is not None:
+            hidden = self.project_out(hidden)
+        return self.unembed(hidden)
+
+
+def resolve_output(model: nn.Module) -> OutputSites:
+    """The final norm, optional output projection and unembedding of ``model`` (from its site map)."""
+    config = _text_config(model)
+    spec = site_map_for(getattr(config, "model_type", "<missing>"))
+    if not spec.final_norm or not spec.unembed:
+        raise UnsupportedArchitectureError(
+            f"the {spec.family!r} site map names no final_norm/unembed; expected both for the output path"
+        )
+    project_out = None
+    if spec.project_out:
+        *parents, name = spec.project_out.split(".")
+        owner = _get(model, ".".join(parents), "project_out", spec.family) if parents else model
+        project_out = getattr(owner, name, None)
+        if project_out is not None and not isinstance(project_out, nn.Module):
+            raise UnsupportedArchitectureError(
+                f"site project_out={spec.project_out!r} resolved to {type(project_out).__name__}, "
+                "not a module or None"
+            )
+    unembed = _get(model, spec.unembed, "unembed", spec.family)
+    if not isinstance(unembed, nn.Linear):
+        raise UnsupportedArchitectureError(
+            f"site unembed={spec.unembed!r} is {type(unembed).__name__}; expected nn.Linear"
+        )
+    return OutputSites(_get(model, spec.final_norm, "final_norm", spec.family), project_out, unembed)

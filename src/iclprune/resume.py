@@ -1,0 +1,292 @@
+"""Resume from a cached residual stream: the log-likelihoods of many masks from one clean pass per batch.
+
+A mask whose first touched layer is ``l`` (an FFN knock-out at ``l``, or heads of layer ``l``) leaves
+layers ``0..l−1`` exactly as in the full model. So, per batch of requests:
+
+1. run the clean model once, recording with forward pre-hooks (``with_kwargs=True``) the residual stream
+   entering every decoder layer, shape ``(B, T, d_model)``, and every other argument that layer received
+   (attention mask, position ids, rotary position embeddings, ...): nothing of a model's internals is
+   re-implemented, so this works for every family in :mod:`iclprune.sites`;
+2. for each mask, start at its first layer from the recorded input, call the stock decoder layers
+   ``l..L−1`` with the recorded arguments while :func:`iclprune.surgery.masked` hooks are active, then
+   apply the final norm, OPT's optional ``project_out`` and the unembedding
+   (:func:`iclprune.sites.resolve_output`) at the continuation positions only;
+3. compute each request's ``(log-likelihood, is_greedy)`` as lm-eval's ``HFLM._loglikelihood_tokens``
+   does: the input is ``(context + continuation)[-(max_length+1):][:-1]``, right-padded with token 0 and
+   no attention mask; log-softmax over the whole vocabulary (in ``softmax_dtype``), the continuation's
+   log-probabilities summed, ``is_greedy`` when every continuation token is its position's argmax.
+   Requests with the same input row (same ``context + continuation[:-1]``) share one row, as lm-eval's
+   one-token-continuation cache does.
+
+For ``k`` masks that start at layers ``l_i`` this costs one full pass plus ``Σ (L − l_i)`` layer passes per
+batch, instead of ``k`` full passes; an FFN oracle over all ``L`` layers costs about ``(L+3)/2`` full
+passes instead of ``L+1``, and the unembedding runs on the continuation positions only.
+
+Memory: the recorded residual stream is ``L × B × T × d_model`` values of the model's dtype per batch
+(SmolLM2, B=8, T=300: 30·8·300·576 floats ≈ 166 MB), kept only while that batch is processed, plus the
+per-layer arguments (shared tensors such as rotary tables are stored once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from iclprune.batching import Example, model_max_length
+from iclprune.components import Mask
+from iclprune.sites import OutputSites, Sites, resolve, resolve_output
+from iclprune.surgery import masked
+
+Response = tuple[float, bool]  # (log-likelihood of the continuation, is_greedy), as lm-eval returns
+
+
+def encode_requests(reqs: Any, lm: Any) -> list[Example]:
+    """Every request of ``reqs`` (a :class:`~iclprune.evaluation.TaskRequests`, each instance repeated
+    ``repeats`` times, in order) tokenised exactly as lm-eval's ``TemplateLM.loglikelihood`` does with
+    ``lm`` (an ``HFLM``): an empty context becomes the prefix token (BOS/EOS)."""
+    out = []
+    for inst in reqs.instances:
+        context, continuation = inst.args
+        if context == "":
+            cont = lm.tok_encode(continuation, add_special_tokens=False)
+            if lm.prefix_token_id != cont[0]:
+                ctx = [lm.prefix_token_id]
+            else:
+                ctx, cont = cont[:1], cont[1:]
+        else:
+            ctx, cont = lm._encode_pair(context, continuation)
+        out += [Example(tuple(ctx), tuple(cont))] * inst.repeats
+    return out
+
+
+def first_layer(mask: Mask, n_layers: int) -> int:
+    """The first layer ``mask`` touches (``n_layers`` for the full model: nothing to re-run)."""
+    layers = [layer for layer, _ in mask.heads] + list(mask.ffns)
+    return min(layers, default=n_layers)
+
+
+@dataclass
+class LayerInputs:
+    """One clean pass over a batch: what entered every decoder layer and what left the last one.
+
+    Attributes:
+        hidden: per layer ``l``, the residual stream entering it, shape ``(B, T, d_model)``.
+        args: per layer, the positional arguments after the hidden states.
+        kwargs: per layer, the keyword arguments (attention mask, position ids/embeddings, ...).
+        output: the last layer's output residual stream, shape ``(B, T, d_model)``.
+    """
+
+    hidden: list[torch.Tensor]
+    args: list[tuple]
+    kwargs: list[dict[str, Any]]
+    output: torch.Tensor
+
+
+def _hidden(output: Any) -> torch.Tensor:
+    return output[0] if isinstance(output, tuple | list) else output
+
+
+def _no_cache(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a recorded KV cache: re-running a layer would append to it and attend to stale keys."""
+    for name, value in kwargs.items():
+        if value is not None and type(value).__name__.endswith("Cache"):
+            raise RuntimeError(
+                f"decoder layer received a KV cache in {name!r}; the clean pass must run with use_cache=False"
+            )
+    return kwargs
+
+
+def capture(model: nn.Module, sites: Sites, input_ids: torch.Tensor) -> LayerInputs:
+    """Run the clean base model on ``input_ids`` ``(B, T)`` (no attention mask, no KV cache, as lm-eval's
+    HFLM calls it) and record every decoder layer's inputs and the last layer's output."""
+    n = sites.n_layers
+    hidden: list[torch.Tensor | None] = [None] * n
+    args: list[tuple] = [()] * n
+    kwargs: list[dict[str, Any]] = [{}] * n
+    out: list[torch.Tensor] = []
+
+    def pre(index: int):
+        def hook(module: nn.Module, a: tuple, kw: dict[str, Any]) -> None:
+            kw = dict(kw)
+            if a:
+                hidden[index], args[index] = a[0], tuple(a[1:])
+            else:
+                hidden[index], args[index] = kw.pop("hidden_states"), ()
+            kwargs[index] = _no_cache(kw)
+
+        return hook
+
+    def post(module: nn.Module, a: tuple, output: Any) -> None:
+        out.append(_hidden(output))
+
+    handles = [ls.layer.register_forward_pre_hook(pre(ls.index), with_kwargs=True) for ls in sites.layers]
+    handles.append(sites.layers[-1].layer.register_forward_hook(post))
+    try:
+        model.base_model(input_ids=input_ids, use_cache=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    missing = [i for i, h in enumerate(hidden) if h is None]
+    if missing or len(out) != 1:
+        raise RuntimeError(f"decoder layers {missing or [n - 1]} were not called once by the base model")
+    return LayerInputs(hidden, args, kwargs, out[0])  # type: ignore[arg-type]
+
+
+def run_from(sites: Sites, start: int, inputs: LayerInputs) -> torch.Tensor:
+    """Call decoder layers ``start..L−1`` (with whatever hooks are active) on the recorded input of layer
+    ``start`` and the recorded arguments; returns the last layer's output ``(B, T, d_model)``."""
+    if start >= sites.n_layers:
+        return inputs.output
+    h = inputs.hidden[start]
+    for j in range(start, sites.n_layers):
+        h = _hidden(sites.layers[j].layer(h, *inputs.args[j], **inputs.kwargs[j]))
+    return h
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Unique input rows of a request list and where each request reads its log-probabilities."""
+
+    rows: list[tuple[int, ...]]  # input tokens of each unique row
+    need: list[int]  # continuation positions needed at the end of each row
+    row_of: list[int]  # per request: its row
+    conts: list[tuple[int, ...]]  # per request: its continuation tokens
+
+
+def _plan(examples: Sequence[Example], max_length: int) -> _Plan:
+    rows: list[tuple[int, ...]] = []
+    need: list[int] = []
+    index: dict[tuple[int, ...], int] = {}
+    row_of, conts = [], []
+    for ex in examples:
+        if len(ex.continuation) > max_length:
+            raise ValueError(
+                f"continuation of {len(ex.continuation)} tokens exceeds the max_length={max_length} window"
+            )
+        inp = (ex.context + ex.continuation)[-(max_length + 1) :][:-1]
+        r = index.setdefault(inp, len(rows))
+        if r == len(rows):
+            rows.append(inp)
+            need.append(0)
+        need[r] = max(need[r], len(ex.continuation))
+        row_of.append(r)
+        conts.append(ex.continuation)
+    return _Plan(rows, need, row_of, conts)
+
+
+class _Scorer:
+    """Log-likelihood and greedy match of every request of one batch from the final residual stream."""
+
+    def __init__(self, plan: _Plan, batch_rows: Sequence[int], requests: Sequence[int], device: torch.device):
+        lengths = [len(plan.rows[r]) for r in batch_rows]
+        self.T = max(lengths)
+        ids = torch.zeros(len(batch_rows), self.T, dtype=torch.long)
+        b_idx, t_idx, start = [], [], {}
+        for b, (r, n) in enumerate(zip(batch_rows, lengths, strict=True)):
+            ids[b, :n] = torch.tensor(plan.rows[r])
+            start[r] = len(b_idx)
+            m = plan.need[r]
+            b_idx += [b] * m
+            t_idx += range(n - m, n)
+        q_pos, q_tok, q_req = [], [], []
+        for i, q in enumerate(requests):
+            r, cont = plan.row_of[q], plan.conts[q]
+            first = start[r] + plan.need[r] - len(cont)
+            q_pos += range(first, first + len(cont))
+            q_tok += cont
+            q_req += [i] * len(cont)
+        self.input_ids = ids.to(device)
+        self.b_idx = torch.tensor(b_idx, device=device)
+        self.t_idx = torch.tensor(t_idx, device=device)
+        self.q_pos = torch.tensor(q_pos, device=device)
+        self.q_tok = torch.tensor(q_tok, device=device)
+        self.q_req = torch.tensor(q_req, device=device)
+        self.n = len(requests)
+
+    def __call__(
+        self, out: OutputSites, final: torch.Tensor, softmax_dtype: torch.dtype | None
+    ) -> list[Response]:
+        """``final``: the last layer's output ``(B, T, d_model)`` → one response per request."""
+        logits = out.logits(final[self.b_idx, self.t_idx])  # (P, vocab)
+        logprobs = torch.log_softmax(logits, dim=-1, dtype=softmax_dtype)
+        picked = logprobs[self.q_pos, self.q_tok]
+        sums = torch.zeros(self.n, dtype=picked.dtype, device=picked.device).index_add_(0, self.q_req, picked)
+        wrong = (logprobs.argmax(dim=-1)[self.q_pos] != self.q_tok).long()
+        misses = torch.zeros(self.n, dtype=torch.long, device=wrong.device).index_add_(0, self.q_req, wrong)
+        return [(float(s), not bool(m)) for s, m in zip(sums.tolist(), misses.tolist(), strict=True)]
+
+
+def masked_loglikelihoods(
+    model: nn.Module,
+    examples: Sequence[Example],
+    masks: Sequence[Mask],
+    *,
+    batch_size: int = 8,
+    max_length: int | None = None,
+    softmax_dtype: torch.dtype | None = None,
+    autocast_dtype: torch.dtype | None = None,
+    progress: bool = False,
+) -> list[list[Response]]:
+    """lm-eval's ``(loglik, is_greedy)`` of every example under every mask, resuming each mask from the
+    clean residual stream entering its first touched layer.
+
+    Args:
+        model: a causal LM with a site map; it is left as it was (hooks removed on exit).
+        examples: token-level requests (context, continuation), e.g. from :func:`encode_requests`.
+        masks: the components to remove, one result list per mask (``Mask()`` = the full model).
+        batch_size: input rows per clean pass (longest first, as lm-eval orders them).
+        max_length: the context window lm-eval truncates to (``HFLM.max_length``; default: the
+            model's ``max_position_embeddings``).
+        softmax_dtype: lm-eval's ``softmax_dtype`` (None: the logits' dtype).
+        autocast_dtype: lm-eval's ``mixed_precision_dtype`` (None: no autocast).
+
+    Returns:
+        ``result[i][j]``: the response of ``examples[j]`` under ``masks[i]``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size}; expected a positive integer")
+    sites = resolve(model)
+    out_sites = resolve_output(model)
+    for mask in masks:
+        mask.check(sites.n_layers, sites.n_heads)
+    plan = _plan(examples, max_length or model_max_length(model))
+    by_row: list[list[int]] = [[] for _ in plan.rows]
+    for q, r in enumerate(plan.row_of):
+        by_row[r].append(q)
+    order = sorted(range(len(plan.rows)), key=lambda r: (-len(plan.rows[r]), plan.rows[r]))
+    device = next(model.parameters()).device
+    results: list[list[Response | None]] = [[None] * len(examples) for _ in masks]
+    starts = [first_layer(mask, sites.n_layers) for mask in masks]
+    batches = range(0, len(order), batch_size)
+    with torch.no_grad(), _autocast(device, autocast_dtype):
+        for b0 in tqdm(batches, desc="resume", disable=not progress, unit="batch"):
+            batch_rows = order[b0 : b0 + batch_size]
+            requests = [q for r in batch_rows for q in by_row[r]]
+            scorer = _Scorer(plan, batch_rows, requests, device)
+            inputs = capture(model, sites, scorer.input_ids)
+            for i, (mask, start) in enumerate(zip(masks, starts, strict=True)):
+                with masked(model, mask):
+                    final = run_from(sites, start, inputs)
+                for q, resp in zip(requests, scorer(out_sites, final, softmax_dtype), strict=True):
+                    if not math.isfinite(resp[0]):
+                        raise FloatingPointError(
+                            f"non-finite log-likelihood {resp[0]} of request {q} (context of "
+                            f"{len(examples[q].context)} tokens) with {mask.components() or 'nothing'} "
+                            "removed; expected a finite number (check the model's dtype and weights)"
+                        )
+                    results[i][q] = resp
+            del inputs
+    return results  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
+    with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None):
+        yield
