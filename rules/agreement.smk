@@ -14,8 +14,7 @@ rule aggregate_importance:
     container:
         CONTAINER
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **rule_resources("aggregate_importance", "light"),
     script:
         "../scripts/aggregate_importance.py"
 
@@ -36,8 +35,7 @@ rule cross_task_agreement:
     container:
         CONTAINER
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **rule_resources("cross_task_agreement", "light"),
     params:
         variant=config["importance"]["variant"],
     script:
@@ -62,8 +60,7 @@ rule cross_shot_agreement:
     container:
         CONTAINER
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **rule_resources("cross_shot_agreement", "light"),
     params:
         variant=config["importance"]["variant"],
     script:

@@ -52,8 +52,7 @@ rule claims:
     container:
         CONTAINER
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **rule_resources("claims", "light"),
     params:
         name=config["name"],
         variant=config["importance"]["variant"],

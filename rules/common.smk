@@ -1,6 +1,7 @@
 # Helpers shared by every rule file (no rules here).
 import json
 
+from iclprune.placement import ClusterSpec, check_gpu_requests, stage_resources
 from iclprune.taskdefs import check_task_names
 
 if config["model"] not in config["models"]:
@@ -18,6 +19,51 @@ CONTAINER = config["container"]
 def model_spec_json():
     """The model spec as one JSON string (a stable `params` value for every rule)."""
     return json.dumps(MODEL_SPEC, sort_keys=True)
+
+
+# Resources of every job (gpu, mem_mb, runtime) follow from the model's size and dtype. The package
+# (iclprune.placement) plans weights + activations over GPUs of `cluster.gpu_mem_gib`, and importance
+# keeps a backward pass's tensors. CPU models (embedded, tiny) get gpu=0, tables and figures no gpu at
+# all. Override one rule's numbers with `--set-resources NAME:gpu=N` (or a profile's set-resources).
+CLUSTER = ClusterSpec.from_config(config.get("cluster"))
+STAGE_BATCH = {
+    "model": 1,
+    "importance": config["importance"]["batch_size"],
+    "induction": 1,
+}
+_STAGE_RESOURCES = {}
+
+
+def rule_resources(name, stage):
+    """Resources of rule `name`, a job of `stage` (iclprune.placement.STAGES or "light")."""
+    if stage not in _STAGE_RESOURCES:
+        batch = STAGE_BATCH.get(stage, config["evaluation"]["batch_size"])
+        _STAGE_RESOURCES[stage] = stage_resources(
+            MODEL_SPEC, stage, cluster=CLUSTER, batch_size=batch, rule=name
+        )
+    return _STAGE_RESOURCES[stage]
+
+
+def concrete_gpus(requests):
+    """Rule → GPUs of Snakemake Resource objects (callables are left to the scheduler)."""
+    return {
+        name: res["gpu"].raw
+        for name, res in requests.items()
+        if "gpu" in res and not res["gpu"].is_evaluable()
+    }
+
+
+# A GPU request larger than a node fails here, before any job starts.
+check_gpu_requests(
+    concrete_gpus(workflow.resource_settings.overwrite_resources),
+    CLUSTER.gpus_per_node,
+    source="--set-resources",
+)
+check_gpu_requests(
+    concrete_gpus({"*": workflow.resource_settings.default_resources or {}}),
+    CLUSTER.gpus_per_node,
+    source="--default-resources",
+)
 
 
 def task_metric(wildcards):

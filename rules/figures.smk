@@ -21,8 +21,7 @@ for stem, spec in FIGURES.items():
         container:
             CONTAINER
         resources:
-            mem_mb=2000,
-            runtime=10,
+            **rule_resources(f"figure_{stem}", "light"),
         params:
             item=spec["item"],
             options=spec["options"],

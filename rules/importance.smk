@@ -12,8 +12,7 @@ rule head_importance:
         CONTAINER
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=60,
+        **rule_resources("head_importance", "importance"),
     params:
         spec=model_spec_json(),
         n_docs=config["importance"]["n_docs"],
@@ -38,8 +37,7 @@ rule ffn_oracle:
         CONTAINER
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=120,
+        **rule_resources("ffn_oracle", "ffn_oracle"),
     params:
         spec=model_spec_json(),
         limit=config["evaluation"]["limit"],

@@ -12,8 +12,7 @@ rule induction_scores:
         CONTAINER
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=120,
+        **rule_resources("induction_scores", "induction"),
     params:
         spec=model_spec_json(),
         n_seeds=config["induction"]["n_seeds"],
@@ -40,8 +39,7 @@ rule retained_capacity:
     container:
         CONTAINER
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **rule_resources("retained_capacity", "light"),
     params:
         variant=config["importance"]["variant"],
     script:

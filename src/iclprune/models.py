@@ -9,6 +9,17 @@ A *model reference* (as written in configs) is one of
   runs), sharing the embedded tokenizer's vocabulary when loaded through :func:`load_model`;
 * a local directory holding ``config.json`` + weights;
 * a hub id (``org/name``), loaded through the HF cache (``HF_HOME``), offline when ``HF_HUB_OFFLINE=1``.
+
+Safe loading: ``trust_remote_code`` is off unless a spec asks for it (then a warning names the model);
+safetensors are preferred whenever a checkpoint has them (``use_safetensors=True``); a legacy PyTorch
+``.bin`` checkpoint is read only with weights-only unpickling (``weights_only=True``: tensors and plain
+containers, never arbitrary objects), and one that holds anything else is refused with
+:class:`UnsafeCheckpointError`. (transformers 5.23 defaults to ``weights_only=True`` too; it is passed
+explicitly here so that a library default can never silently change it.)
+
+Big models: :func:`load_from_spec` reads ``device_map``, ``max_memory`` and ``offload`` from the model
+spec and places the layers over the visible GPUs (+ CPU RAM, + an offload folder) with a plan from
+:mod:`iclprune.placement`, loaded through stock ``from_pretrained(device_map=...)``.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +51,10 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 class ModelLoadError(ValueError):
     """A model reference could not be resolved or loaded; the message names it and what was expected."""
+
+
+class UnsafeCheckpointError(ModelLoadError):
+    """A legacy ``.bin`` checkpoint holds something weights-only unpickling refuses (arbitrary objects)."""
 
 
 def resources_dir() -> Path:
@@ -195,6 +211,44 @@ def _looks_like_path(ref: str) -> bool:
     return ref.startswith(("/", "./", "../", "~")) or Path(ref).exists() or not _HUB_ID.match(ref)
 
 
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+LEGACY_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+WeightsFormat = Literal["safetensors", "bin"]
+
+
+def weights_format(files: Iterable[str]) -> WeightsFormat | None:
+    """``safetensors`` when any safetensors weights are among ``files`` (names), else ``bin`` for a
+    legacy PyTorch checkpoint, else None."""
+    names = {Path(f).name for f in files}
+    if names & set(SAFETENSORS_FILES) or any(n.endswith(".safetensors") for n in names):
+        return "safetensors"
+    if names & set(LEGACY_FILES) or any(n.startswith("pytorch_model") and n.endswith(".bin") for n in names):
+        return "bin"
+    return None
+
+
+def _cached_weight_files(repo: str, revision: str | None, cache_dir: str | Path | None) -> list[str]:
+    """Weight file names of a hub id present in the local HF cache (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = []
+    for name in SAFETENSORS_FILES + LEGACY_FILES:
+        hit = try_to_load_from_cache(repo, name, cache_dir=cache_dir, revision=revision)
+        if isinstance(hit, str):
+            found.append(name)
+    return found
+
+
+def _unpickling_refusal(err: BaseException) -> BaseException | None:
+    """The weights-only unpickler's refusal inside ``err``'s chain, if that is what failed."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if type(seen).__name__ == "UnpicklingError" or "Weights only load failed" in str(seen):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def load_pretrained(
     name_or_path: str | Path,
     *,
@@ -203,19 +257,23 @@ def load_pretrained(
     trust_remote_code: bool = False,
     device_map: str | dict[str, Any] | None = None,
     max_memory: dict[int | str, str] | None = None,
+    offload_folder: str | Path | None = None,
     attn_implementation: str | None = None,
     cache_dir: str | Path | None = None,
 ) -> tuple[nn.Module, Any]:
-    """Load a causal LM and its tokenizer from a local directory or a hub id.
+    """Load a causal LM and its tokenizer from a local directory or a hub id, safely.
 
-    Safetensors are preferred (transformers picks them when present; legacy ``.bin`` checkpoints are
-    read with weights-only unpickling). ``trust_remote_code`` stays off unless asked for. With
-    ``HF_HUB_OFFLINE=1`` only the local cache (``HF_HOME``/``cache_dir``) is consulted.
+    Safetensors are used whenever the checkpoint has them; a legacy ``.bin`` checkpoint is read with
+    weights-only unpickling and a warning, and one holding arbitrary Python objects is refused
+    (:class:`UnsafeCheckpointError`). ``trust_remote_code`` stays off unless asked for (with a warning).
+    ``device_map``/``max_memory``/``offload_folder`` go to ``from_pretrained`` unchanged (see
+    :func:`load_from_spec` for planned multi-GPU maps). With ``HF_HUB_OFFLINE=1`` only the local cache
+    (``HF_HOME``/``cache_dir``) is consulted.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     ref = str(name_or_path)
-    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    kwargs: dict[str, Any] = {"trust_remote_code": bool(trust_remote_code)}
     if _looks_like_path(ref):
         path = Path(ref).expanduser()
         if not path.is_dir():
@@ -226,20 +284,50 @@ def load_pretrained(
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"model directory {ref!r} has no config.json; expected a saved HF model")
         source = str(path)
+        fmt = weights_format(p.name for p in path.iterdir())
     else:
         source = ref
         kwargs.update(revision=revision, cache_dir=str(cache_dir) if cache_dir else None)
         if _offline():
             kwargs["local_files_only"] = True
-    model_kwargs = dict(kwargs, dtype=_dtype(dtype))
+        fmt = weights_format(_cached_weight_files(ref, revision, cache_dir))
+    if trust_remote_code:
+        log.warning(
+            "trust_remote_code is on for model %r: Python code from the model repository will run in this "
+            "process; turn it off unless the architecture is not in transformers and the code was reviewed",
+            ref,
+        )
+    model_kwargs = dict(kwargs, dtype=_dtype(dtype), weights_only=True)
+    if fmt == "safetensors":
+        model_kwargs["use_safetensors"] = True
+    elif fmt == "bin":
+        model_kwargs["use_safetensors"] = False
+        log.warning(
+            "model %r has only a legacy PyTorch .bin checkpoint: reading it with weights-only unpickling "
+            "(tensors and plain containers only); convert it to safetensors to skip unpickling altogether",
+            ref,
+        )
     if device_map is not None:
         model_kwargs.update(device_map=device_map, max_memory=max_memory)
+        if offload_folder is not None:
+            model_kwargs["offload_folder"] = str(offload_folder)
     if attn_implementation:
         model_kwargs["attn_implementation"] = attn_implementation
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(source, **model_kwargs)
-    except OSError as err:
+    except Exception as err:
+        refusal = _unpickling_refusal(err)
+        if refusal is not None:
+            detail = re.search(r"Unsupported global: GLOBAL (\S+)", str(refusal))
+            what = f"a reference to {detail.group(1)}" if detail else "non-tensor Python objects"
+            raise UnsafeCheckpointError(
+                f"refusing to load model {ref!r}: its legacy .bin checkpoint holds {what}, which "
+                "weights-only unpickling does not allow (loading it would run arbitrary code); expected "
+                "safetensors weights or a .bin holding only a state dict of tensors"
+            ) from err
+        if not isinstance(err, OSError):
+            raise
         if source == ref and _offline():
             home = os.environ.get("HF_HOME", "~/.cache/huggingface")
             raise ModelLoadError(
@@ -309,5 +397,100 @@ def load_model(
             eos_token_id=tokenizer.eos_token_id,
         )  # fmt: skip
         return model, tokenizer
-    model, _ = load_pretrained(cache, dtype=dtype, attn_implementation=attn_implementation)
+    model, _ = load_pretrained(
+        cache, dtype=dtype, attn_implementation=attn_implementation, **pretrained_kwargs
+    )
     return model, tokenizer
+
+
+# ------------------------------------------------------------------------------- placement from a spec
+def _model_config(source: str, revision: str | None, trust_remote_code: bool):
+    from transformers import AutoConfig
+
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if not _looks_like_path(source):
+        kwargs["revision"] = revision
+        if _offline():
+            kwargs["local_files_only"] = True
+    try:
+        return AutoConfig.from_pretrained(
+            str(Path(source).expanduser()) if _looks_like_path(source) else source, **kwargs
+        )
+    except OSError as err:
+        raise ModelLoadError(
+            f"could not read the config of model {source!r} to plan its placement: {err}"
+        ) from err
+
+
+def device_placement(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``from_pretrained`` placement arguments (``device_map``, ``offload_folder``) for a model spec.
+
+    ``device_map: cpu`` (or no GPU and no ``max_memory``) → the CPU path (no map). ``device_map: auto``
+    (the default for local/hub models when CUDA is visible) → a balanced plan over the visible GPUs
+    (:func:`iclprune.placement.plan_placement`), each capped at ``max_memory`` (``{"gpu": "76GiB"}``
+    for every GPU, or per index; default: the GPU's total memory), with ``offload: {cpu: true}`` also
+    CPU RAM up to ``max_memory.cpu``, with ``offload.folder`` also disk. The job holds the GPUs its stage
+    asked for (``stage_resources``), so spreading the layers evenly leaves each GPU its activation room.
+    """
+    from iclprune.placement import PlacementError, Workload, plan_placement
+
+    mode = spec.get("device_map")
+    if mode not in (None, "auto", "cpu"):
+        raise ModelLoadError(f"bad device_map {mode!r} in the model spec; expected 'auto' or 'cpu'")
+    kind = ModelRef.parse(str(spec["source"])).kind
+    n_gpus = torch.cuda.device_count()
+    offload = dict(spec.get("offload") or {})
+    caps: dict[Any, Any] = {}
+    for key, value in dict(spec.get("max_memory") or {}).items():
+        if str(key) == "gpu":
+            caps.update(dict.fromkeys(range(n_gpus), value))
+        elif str(key) == "cpu" or (str(key).isdigit() and int(key) < n_gpus):
+            caps[int(key) if str(key).isdigit() else "cpu"] = value
+        else:
+            raise ModelLoadError(
+                f"max_memory names device {key!r} but {n_gpus} GPU(s) are visible; expected 'gpu', 'cpu' "
+                f"or an index below {n_gpus}"
+            )
+    if mode == "cpu" or kind == "tiny" or (mode is None and (kind != "pretrained" or n_gpus == 0)):
+        return {}
+    if n_gpus == 0 and not (offload.get("cpu") and "cpu" in caps):
+        log.info("device_map auto: no GPU visible and no CPU offload cap; loading on CPU")
+        return {}
+    for i in range(n_gpus):  # default cap: the whole GPU (the plan keeps its activation reserve)
+        caps.setdefault(i, torch.cuda.get_device_properties(i).total_memory)
+    source = str(spec["source"])
+    config = (
+        _model_config(source, spec.get("revision"), bool(spec.get("trust_remote_code", False)))
+        if kind == "pretrained"
+        else _model_config(str(cache_embedded()), None, False)
+    )
+    try:
+        plan = plan_placement(
+            config, max_memory=caps, dtype=str(spec.get("dtype", "float32")), workload=Workload(batch_size=1),
+            cpu_offload=bool(offload.get("cpu")), offload_folder=offload.get("folder"), balanced=True,
+            name=source,
+        )  # fmt: skip
+    except PlacementError as err:
+        raise ModelLoadError(str(err)) from None
+    log.info(
+        "placing %s over %s: %s",
+        source,
+        ", ".join(f"{k}: {v} layers" for k, v in plan.layers.items()),
+        {str(k): f"{v / 2**30:.1f} GiB" for k, v in plan.weight_bytes.items()},
+    )
+    placement: dict[str, Any] = {"device_map": plan.device_map}
+    if offload.get("folder"):
+        placement["offload_folder"] = str(offload["folder"])
+    return placement
+
+
+def load_from_spec(spec: Mapping[str, Any] | str, *, seed: int = 0) -> tuple[nn.Module, Any]:
+    """``(model, tokenizer)`` for a model spec as in ``config/*.yaml`` (``source``, ``dtype``,
+    ``revision``, ``trust_remote_code``, ``attn_implementation``, ``device_map``, ``max_memory``,
+    ``offload``), placed by :func:`device_placement`."""
+    spec = {"source": spec} if isinstance(spec, str) else dict(spec)
+    return load_model(
+        str(spec["source"]), dtype=spec.get("dtype", "float32"), revision=spec.get("revision"),
+        trust_remote_code=bool(spec.get("trust_remote_code", False)),
+        attn_implementation=spec.get("attn_implementation"), seed=seed, **device_placement(spec),
+    )  # fmt: skip

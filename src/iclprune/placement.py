@@ -1,0 +1,741 @@
+"""Where a big model's layers go, and what each workflow stage asks the scheduler for.
+
+A model too large for one GPU is placed layer by layer over several (accelerate's ``device_map``). The
+plan is made without loading a single weight: the model is built from its config on the meta device
+(``accelerate.init_empty_weights``), and ``accelerate.infer_auto_device_map`` assigns its top-level
+modules to GPUs (then CPU, with offload) under per-device caps, never splitting the model's
+``_no_split_modules`` (its decoder layers). Weights are not all a GPU holds: each GPU keeps a reserve for
+activations, and importance (forward + backward) keeps every layer's saved tensors until the backward
+pass, so it needs far more headroom than evaluation (forward only, one layer's tensors at a time).
+
+The same plan sizes the workflow: :func:`stage_resources` turns a model spec and a stage into Snakemake
+resources (``gpu``, ``mem_mb``, ``runtime``) for ``rules/common.smk``. Models that run on CPU (the
+embedded default, ``tiny:*``) get ``gpu=0`` and the CPU path's memory and time, unchanged.
+
+Where the architecture comes from, for a hub id: the ``config.json`` of its cached snapshot when there
+is one, else :data:`KNOWN_CONFIGS` (shipped with the package, so the paper's dry run and the tests work
+with no network and no download), else the spec's ``params_b`` (a coarse, size-only estimate).
+
+Activation estimates (bytes, per decoder layer, per token; ``d`` hidden size, ``f`` FFN width, ``h``
+heads, ``T`` sequence length, ``b`` bytes per element of the dtype) — upper estimates, not measurements:
+
+* backward stage, saved until the backward pass (parameters are frozen, so no linear keeps its input;
+  what remains is each LayerNorm's input, SDPA's q/k/v/output, the head-gate product's operand and the
+  activation function's output): ``b·(8·d + f)``; with eager attention also the probabilities ``b·h·T``;
+* every stage, transient (one layer's working set, never freed before the next layer starts):
+  ``b·(4·d + f)`` (+ ``b·h·T`` eager), plus the logits and their log-softmax in float32,
+  ``2·4·vocab`` per token, plus a fixed 2 GiB per GPU for the CUDA context and allocator slack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from torch import nn
+    from transformers import PretrainedConfig
+
+log = logging.getLogger(__name__)
+
+GiB = 1 << 30
+MiB = 1 << 20
+GPU_OVERHEAD = 2 * GiB  # CUDA context, cuBLAS workspace, allocator fragmentation (per GPU)
+DEFAULT_SEQ_CAP = 2048  # tokens per sequence assumed when a model allows more (lm-eval truncates to this)
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+WorkloadKind = Literal["forward", "backward"]
+DeviceKey = int | str
+
+# Architecture numbers of public checkpoints, exactly as in each repository's config.json on the Hugging
+# Face hub (facebook/opt-13b, -30b, -66b at revision main; the same numbers are Table 1 of Zhang et al.
+# 2022, "OPT: Open Pre-trained Transformer Language Models", arXiv:2205.01068). OPT-66B: 64 pre-LN decoder
+# layers, hidden 9216, 72 heads, FFN 36864, vocabulary 50272, 2048 positions, ~65.7B parameters
+# (input and output embeddings tied). Shipped so plans and resources need no network and no download.
+_OPT_COMMON: dict[str, Any] = {
+    "model_type": "opt",
+    "architectures": ["OPTForCausalLM"],
+    "activation_function": "relu",
+    "do_layer_norm_before": True,
+    "enable_bias": True,
+    "max_position_embeddings": 2048,
+    "vocab_size": 50272,
+    "pad_token_id": 1,
+    "bos_token_id": 2,
+    "eos_token_id": 2,
+    "dropout": 0.1,
+    "attention_dropout": 0.0,
+    "activation_dropout": 0.0,
+    "layerdrop": 0.0,
+    "init_std": 0.02,
+    "torch_dtype": "float16",
+}
+KNOWN_CONFIGS: dict[str, dict[str, Any]] = {
+    "facebook/opt-13b": _OPT_COMMON
+    | {"hidden_size": 5120, "num_hidden_layers": 40, "num_attention_heads": 40, "ffn_dim": 20480}
+    | {"word_embed_proj_dim": 5120},
+    "facebook/opt-30b": _OPT_COMMON
+    | {"hidden_size": 7168, "num_hidden_layers": 48, "num_attention_heads": 56, "ffn_dim": 28672}
+    | {"word_embed_proj_dim": 7168},
+    "facebook/opt-66b": _OPT_COMMON
+    | {"hidden_size": 9216, "num_hidden_layers": 64, "num_attention_heads": 72, "ffn_dim": 36864}
+    | {"word_embed_proj_dim": 9216},
+}
+
+# Workflow stages: what each computes (forward only or forward + backward) and its CPU-path resources
+# (memory MiB, runtime minutes), which the CPU models keep and which floor the GPU models' numbers.
+STAGES: dict[str, tuple[WorkloadKind, int, int]] = {
+    "model": ("forward", 4000, 30),
+    "importance": ("backward", 8000, 60),
+    "ffn_oracle": ("forward", 8000, 120),
+    "sweep": ("forward", 8000, 120),
+    "combined": ("forward", 8000, 240),
+    "transfer": ("forward", 8000, 120),
+    "induction": ("forward", 8000, 120),
+}
+LIGHT_RESOURCES = {"mem_mb": 2000, "runtime": 10}  # tables and figures: no model, no GPU
+# Wall-clock limit per billion parameters for the GPU path (minutes, the paper's workload: N = 2500
+# importance documents, full evaluation splits, the default grids). Limits, not estimates of cost; scale
+# them with cluster.runtime_scale (the sweeps resume from their checkpoints when a job hits its limit).
+MINUTES_PER_BILLION = {
+    "model": 1.0,
+    "importance": 2.0,
+    "ffn_oracle": 20.0,
+    "sweep": 15.0,
+    "combined": 60.0,
+    "transfer": 8.0,
+    "induction": 1.0,
+}
+GPU_JOB_HOST_MEM = 32 * GiB  # host RAM of a GPU job: one checkpoint shard in flight, data, Python
+
+
+class PlacementError(ValueError):
+    """A model cannot be placed as asked (too big for the caps, bad dtype or memory size, unknown size)."""
+
+
+# ------------------------------------------------------------------------------------------- parsing
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 1 << 10,
+    "mib": 1 << 20,
+    "gib": 1 << 30,
+    "tib": 1 << 40,
+}
+
+
+def parse_memory(value: int | str, *, what: str = "memory size") -> int:
+    """Bytes of a memory size: an integer (bytes) or a string such as ``"80GiB"``, ``"75GB"``, ``"512MiB"``."""
+    if isinstance(value, bool):
+        raise PlacementError(f"bad {what} {value!r}; expected bytes or a size such as '80GiB' or '75GB'")
+    if isinstance(value, int):
+        if value <= 0:
+            raise PlacementError(f"bad {what} {value!r}; expected a positive number of bytes")
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise PlacementError(
+            f"bad {what} {value!r}; expected a number with a unit such as '80GiB', '75GB' or '512MiB' "
+            "(units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+        )
+    size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if size <= 0:
+        raise PlacementError(f"bad {what} {value!r}; expected a positive size")
+    return size
+
+
+def dtype_bytes(dtype: str) -> int:
+    """Bytes per parameter of a dtype name (``float16``, ``bfloat16``, ``float32``, ``float64``)."""
+    if dtype not in DTYPE_BYTES:
+        raise PlacementError(f"unknown dtype {dtype!r}; expected one of {sorted(DTYPE_BYTES)}")
+    return DTYPE_BYTES[dtype]
+
+
+def _device_key(key: Any) -> DeviceKey:
+    if isinstance(key, int) and not isinstance(key, bool) and key >= 0:
+        return key
+    text = str(key).strip().lower()
+    if text.isdigit():
+        return int(text)
+    if text in ("cpu", "disk"):
+        return text
+    raise PlacementError(f"bad device {key!r} in max_memory; expected a GPU index (0, 1, ...) or 'cpu'")
+
+
+def parse_max_memory(max_memory: Mapping[Any, int | str], n_gpus: int | None = None) -> dict[DeviceKey, int]:
+    """Per-device caps in bytes. Keys: GPU indices, ``cpu``, or ``gpu`` (every one of ``n_gpus`` GPUs)."""
+    caps: dict[DeviceKey, int] = {}
+    for key, value in max_memory.items():
+        if str(key).strip().lower() == "gpu":
+            if n_gpus is None:
+                raise PlacementError(
+                    "max_memory key 'gpu' (every GPU) needs a GPU count; give indices instead"
+                )
+            for i in range(n_gpus):
+                caps.setdefault(i, parse_memory(value, what=f"max_memory for GPU {i}"))
+            continue
+        device = _device_key(key)
+        caps[device] = parse_memory(value, what=f"max_memory[{key!r}]")
+    return caps
+
+
+def _gib(n: float) -> str:
+    return f"{n / GiB:.1f} GiB"
+
+
+# -------------------------------------------------------------------------------------- architecture
+def _hub_cached_config(repo: str, revision: str | None) -> Path | None:
+    """The ``config.json`` of a cached hub snapshot, or None (never touches the network)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - huggingface_hub is a transformers dependency
+        return None
+    found = try_to_load_from_cache(repo, "config.json", revision=revision)
+    return Path(found) if isinstance(found, str) else None
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """What a model spec weighs: its HF config (None when only ``params_b`` is known) and where from."""
+
+    name: str
+    config: PretrainedConfig | None
+    source: str
+    params_b: float | None = None
+
+
+def model_size(spec: Mapping[str, Any]) -> ModelSize:
+    """Resolve a model spec's architecture: local ``config.json``, cached hub config, known configs, or
+    ``params_b``; a clear error when none is available."""
+    from transformers import AutoConfig
+
+    source = str(spec["source"])
+    if source == "embedded" or source.startswith(("embedded:", "tiny:")):
+        raise PlacementError(f"model {source!r} runs on CPU; it has no placement plan")
+    if spec.get("params_b") is not None and float(spec["params_b"]) <= 0:
+        raise PlacementError(f"bad params_b {spec['params_b']!r}; expected billions of parameters > 0")
+    path = Path(source).expanduser()
+    if (path / "config.json").is_file():
+        return ModelSize(source, AutoConfig.from_pretrained(str(path)), f"{path / 'config.json'}")
+    cached = None if path.exists() else _hub_cached_config(source, spec.get("revision"))
+    if cached is not None:
+        return ModelSize(source, AutoConfig.from_pretrained(str(cached)), f"cached {cached}")
+    if source in KNOWN_CONFIGS:
+        return ModelSize(source, config_from_dict(KNOWN_CONFIGS[source]), "iclprune.placement.KNOWN_CONFIGS")
+    if spec.get("params_b") is not None:
+        return ModelSize(source, None, "params_b in the model spec", float(spec["params_b"]))
+    raise PlacementError(
+        f"cannot size model {source!r}: no config.json in a local directory or the Hugging Face cache "
+        f"(HF_HOME={os.environ.get('HF_HOME', '~/.cache/huggingface')}), and it is not one of the known "
+        f"configs ({', '.join(KNOWN_CONFIGS)}); download it first, or add `params_b: <billions of "
+        "parameters>` to its model spec"
+    )
+
+
+def config_from_dict(data: Mapping[str, Any]) -> PretrainedConfig:
+    """A transformers config from a ``config.json``-style mapping (``model_type`` selects the class)."""
+    from transformers import AutoConfig
+
+    fields = dict(data)
+    model_type = fields.pop("model_type", None)
+    if model_type is None:
+        raise PlacementError("config has no model_type; expected a transformers config.json mapping")
+    return AutoConfig.for_model(model_type, **fields)
+
+
+def meta_model(config: PretrainedConfig, dtype: str = "float16") -> nn.Module:
+    """The causal LM of ``config`` on the meta device (shapes and dtypes, no storage), weights tied."""
+    import torch
+    from accelerate import init_empty_weights
+    from transformers import AutoModelForCausalLM
+
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:  # pragma: no cover - older transformers
+        no_init_weights = nullcontext
+    dtype_bytes(dtype)
+    with init_empty_weights(), no_init_weights():
+        model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype))
+    model.tie_weights()
+    return model
+
+
+def decoder_layers(model: nn.Module) -> list[str]:
+    """Names of the model's unsplittable blocks (its ``_no_split_modules``: the decoder layers)."""
+    classes = set(getattr(model, "_no_split_modules", None) or [])
+    if not classes:
+        raise PlacementError(
+            f"{type(model).__name__} declares no _no_split_modules; cannot place it by layer"
+        )
+    return [name for name, module in model.named_modules() if type(module).__name__ in classes]
+
+
+def _tensor_bytes(tensor: Any, dtype: str) -> int:
+    return tensor.numel() * (DTYPE_BYTES[dtype] if tensor.is_floating_point() else tensor.element_size())
+
+
+# ------------------------------------------------------------------------------------------ workload
+@dataclass(frozen=True)
+class Workload:
+    """What runs on the placed model: ``forward`` (evaluation) or ``backward`` (importance), at
+    ``batch_size`` sequences of ``seq_len`` tokens (None: the model's maximum, at most 2048)."""
+
+    kind: WorkloadKind = "forward"
+    batch_size: int = 8
+    seq_len: int | None = None
+    attn_implementation: str = "sdpa"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("forward", "backward"):
+            raise PlacementError(f"unknown workload {self.kind!r}; expected 'forward' or 'backward'")
+        if self.batch_size < 1 or (self.seq_len is not None and self.seq_len < 1):
+            raise PlacementError(
+                f"bad workload batch_size={self.batch_size} seq_len={self.seq_len}; expected positive integers"
+            )
+
+
+@dataclass(frozen=True)
+class ActivationReserve:
+    """Activation bytes: ``per_layer`` saved for the backward pass by each decoder layer a GPU holds, and
+    ``per_gpu`` held transiently on every GPU (overhead + one layer's working set + logits)."""
+
+    per_layer: int
+    per_gpu: int
+    tokens: int
+
+
+def _geometry(config: PretrainedConfig) -> tuple[int, int, int, int, int]:
+    d = int(config.hidden_size)
+    heads = int(config.num_attention_heads)
+    ffn = int(getattr(config, "ffn_dim", 0) or getattr(config, "intermediate_size", 0) or 4 * d)
+    vocab = int(config.vocab_size)
+    positions = int(getattr(config, "max_position_embeddings", DEFAULT_SEQ_CAP) or DEFAULT_SEQ_CAP)
+    return d, heads, ffn, vocab, positions
+
+
+def activation_reserve(config: PretrainedConfig, workload: Workload, dtype: str) -> ActivationReserve:
+    """Activation bytes of ``workload`` (see the module docstring for the formulas)."""
+    b = dtype_bytes(dtype)
+    d, heads, ffn, vocab, positions = _geometry(config)
+    seq = min(workload.seq_len, positions) if workload.seq_len else min(positions, DEFAULT_SEQ_CAP)
+    tokens = workload.batch_size * seq
+    eager = heads * seq if workload.attn_implementation == "eager" else 0
+    per_layer = tokens * b * (8 * d + ffn + eager) if workload.kind == "backward" else 0
+    transient = tokens * b * (4 * d + ffn + eager) + tokens * vocab * 4 * 2
+    return ActivationReserve(per_layer=per_layer, per_gpu=GPU_OVERHEAD + transient, tokens=tokens)
+
+
+# ---------------------------------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class PlacementPlan:
+    """Where every module goes and what each device holds.
+
+    Attributes:
+        model: the model's name. dtype: the weights' dtype name.
+        device_map: module name → device (GPU index, ``"cpu"`` or ``"disk"``), for ``from_pretrained``.
+        weight_bytes: device → bytes of weights placed there.
+        activation_bytes: device → bytes reserved for activations (offloaded layers compute on GPU 0).
+        max_memory: device → the cap it was planned under (bytes).
+        layers: device → number of decoder layers placed there.
+        n_gpus: GPUs holding at least one module. n_params: parameters (tied ones once).
+    """
+
+    model: str
+    dtype: str
+    workload: Workload
+    device_map: dict[str, DeviceKey]
+    weight_bytes: dict[DeviceKey, int]
+    activation_bytes: dict[DeviceKey, int]
+    max_memory: dict[DeviceKey, int]
+    layers: dict[DeviceKey, int]
+    n_gpus: int
+    n_params: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total_weight_bytes(self) -> int:
+        return sum(self.weight_bytes.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready): every mapping keyed by strings."""
+
+        def keyed(d: Mapping[Any, Any]) -> dict[str, Any]:
+            return {str(k): v for k, v in d.items()}
+
+        return {
+            "model": self.model,
+            "dtype": self.dtype,
+            "workload": {
+                "kind": self.workload.kind,
+                "batch_size": self.workload.batch_size,
+                "seq_len": self.workload.seq_len,
+            },
+            "n_gpus": self.n_gpus,
+            "n_params": self.n_params,
+            "device_map": dict(self.device_map),
+            "weight_bytes": keyed(self.weight_bytes),
+            "activation_bytes": keyed(self.activation_bytes),
+            "max_memory": keyed(self.max_memory),
+            "layers": keyed(self.layers),
+            "notes": list(self.notes),
+        }
+
+
+def device_of(name: str, device_map: Mapping[str, DeviceKey]) -> DeviceKey:
+    """The device of module or parameter ``name`` under ``device_map`` (longest matching prefix)."""
+    best, found = -1, None
+    for key, device in device_map.items():
+        if (key == "" or name == key or name.startswith(key + ".")) and len(key) > best:
+            best, found = len(key), device
+    if found is None:
+        raise PlacementError(f"{name!r} is not placed by the device map; every module must be")
+    return found
+
+
+def _not_fit_message(
+    name: str, n_params: int, weights: int, dtype: str, workload: Workload, reserve: ActivationReserve,
+    caps: Mapping[DeviceKey, int], needed: int | None, why: str,
+) -> str:  # fmt: skip
+    gpus = {k: v for k, v in caps.items() if isinstance(k, int)}
+    cap_text = ", ".join(f"{k}: {_gib(v)}" for k, v in caps.items()) or "none"
+    per_gpu = max(gpus.values()) if gpus else None
+    need_text = (
+        f"it needs about {needed} GPUs of {_gib(per_gpu)}"
+        if needed and per_gpu
+        else "it does not fit in any number of GPUs of this size"
+        if per_gpu
+        else "no GPU was given"
+    )
+    act = (
+        f"{_gib(reserve.per_layer)} saved per layer for the backward pass + {_gib(reserve.per_gpu)} per GPU"
+        if workload.kind == "backward"
+        else f"{_gib(reserve.per_gpu)} per GPU"
+    )
+    return (
+        f"model {name} ({n_params / 1e9:.1f}B parameters = {weights / 1e9:.1f} GB of {dtype} weights, plus "
+        f"activations for {workload.kind} at batch {workload.batch_size} x {reserve.tokens // workload.batch_size}"
+        f" tokens: {act}) does not fit in {len(gpus)} GPU(s) with caps {{{cap_text}}}: {why}; {need_text} "
+        "(or allow CPU offload with offload: {cpu: true} and a max_memory cpu cap, or lower the batch size)"
+    )
+
+
+class _NoFitError(Exception):
+    """Internal: a placement attempt did not fit (``why`` says where)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def plan_placement(
+    config: PretrainedConfig | nn.Module,
+    *,
+    max_memory: Mapping[Any, int | str],
+    dtype: str = "float16",
+    workload: Workload | None = None,
+    cpu_offload: bool = False,
+    offload_folder: str | Path | None = None,
+    balanced: bool = False,
+    name: str | None = None,
+) -> PlacementPlan:
+    """Plan a device map for the model of ``config`` (built on the meta device; an ``nn.Module`` already
+    on the meta device is used as is) under per-device caps ``max_memory`` (``{0: "80GiB", ..., "cpu":
+    "200GiB"}``), reserving activation memory for ``workload`` on every GPU.
+
+    Layers go to GPUs first; with ``cpu_offload`` (and a ``cpu`` cap) the rest to CPU RAM, with an
+    ``offload_folder`` to disk. ``balanced`` spreads the layers evenly over all the GPUs given instead of
+    filling GPU 0 first (used at load time, when the job holds exactly the GPUs it asked for). Raises
+    :class:`PlacementError` naming the model size, the caps and how many GPUs it would need when it does
+    not fit.
+    """
+    from torch import nn as _nn
+
+    workload = workload or Workload()
+    dtype_bytes(dtype)
+    model = config if isinstance(config, _nn.Module) else meta_model(config, dtype)
+    name = name or getattr(model.config, "_name_or_path", "") or type(model).__name__
+    caps = parse_max_memory(max_memory)
+    try:
+        return _plan(model, caps, dtype, workload, cpu_offload, offload_folder, balanced, name)
+    except _NoFitError as no_fit:
+        gpus = [v for k, v in caps.items() if isinstance(k, int)]
+        needed = gpus_needed(model, dtype=dtype, workload=workload, gpu_bytes=max(gpus)) if gpus else None
+        n_params = sum(p.numel() for p in model.parameters())
+        weights = sum(_tensor_bytes(t, dtype) for t in list(model.parameters()) + list(model.buffers()))
+        reserve = activation_reserve(model.config, workload, dtype)
+        raise PlacementError(
+            _not_fit_message(name, n_params, weights, dtype, workload, reserve, caps, needed, no_fit.why)
+        ) from None
+
+
+@contextmanager
+def _quiet_accelerate() -> Iterator[None]:
+    """Silence accelerate's per-call warnings about GPUs this (planning) machine does not have."""
+    logger = logging.getLogger("accelerate.utils.modeling")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _plan(
+    model: nn.Module,
+    caps: dict[DeviceKey, int],
+    dtype: str,
+    workload: Workload,
+    cpu_offload: bool,
+    offload_folder: str | Path | None,
+    balanced: bool,
+    name: str,
+) -> PlacementPlan:
+    from accelerate.utils import get_balanced_memory, infer_auto_device_map
+
+    caps = dict(caps)
+    if not cpu_offload:
+        caps.pop("cpu", None)
+    caps.pop("disk", None)
+    if not caps:
+        raise PlacementError(f"no device to place {name} on: max_memory gives no GPU (and no cpu cap)")
+    gpus = sorted(k for k in caps if isinstance(k, int))
+    layers = decoder_layers(model)
+    if not layers:
+        raise PlacementError(f"{name}: no decoder layers found; cannot plan a placement")
+    params = dict(model.named_parameters())
+    buffers = dict(model.named_buffers())
+    n_params = sum(p.numel() for p in params.values())
+    sizes = {n: _tensor_bytes(t, dtype) for n, t in (params | buffers).items()}
+    layer_bytes = max(sum(v for n, v in sizes.items() if n.startswith(layer + ".")) for layer in layers)
+    reserve = activation_reserve(model.config, workload, dtype)
+
+    # Weight budget per GPU: the cap less the per-GPU reserve, shared between a layer's weights and the
+    # activations it saves for the backward pass (uniform layers: k layers need k·(w + a) bytes).
+    share = layer_bytes / (layer_bytes + reserve.per_layer)
+    budget: dict[DeviceKey, int] = {}
+    for device, cap in caps.items():
+        budget[device] = int((cap - reserve.per_gpu) * share) if isinstance(device, int) else cap
+    if gpus and not cpu_offload and all(budget[g] < layer_bytes for g in gpus):
+        raise _NoFitError(
+            f"each GPU holds less than one decoder layer ({_gib(layer_bytes)}) after its reserve"
+        )
+    budget = {k: v for k, v in budget.items() if v > 0}
+    no_split = list(model._no_split_modules)
+    with _quiet_accelerate():
+        if balanced and len(gpus) > 1:
+            budget = get_balanced_memory(
+                model, max_memory=budget, no_split_module_classes=no_split, dtype=dtype
+            )
+        device_map = dict(
+            infer_auto_device_map(model, max_memory=budget, no_split_module_classes=no_split, dtype=dtype)
+        )
+    weight_bytes: dict[DeviceKey, int] = {}
+    for tensor_name, size in sizes.items():
+        device = device_of(tensor_name, device_map)
+        weight_bytes[device] = weight_bytes.get(device, 0) + size
+    layer_count: dict[DeviceKey, int] = {}
+    for layer in layers:
+        device = device_of(layer, device_map)
+        layer_count[device] = layer_count.get(device, 0) + 1
+    on_disk = weight_bytes.get("disk", 0)
+    if on_disk and offload_folder is None:
+        raise _NoFitError(f"{_gib(on_disk)} of weights ({layer_count.get('disk', 0)} layers) are left over")
+    activation: dict[DeviceKey, int] = {}
+    for g in gpus:
+        if weight_bytes.get(g) or g == gpus[0]:
+            activation[g] = reserve.per_gpu + layer_count.get(g, 0) * reserve.per_layer
+    offloaded = layer_count.get("cpu", 0) + layer_count.get("disk", 0)
+    notes: list[str] = []
+    if gpus and offloaded:
+        activation[gpus[0]] += offloaded * reserve.per_layer
+        notes.append(f"{offloaded} offloaded layers compute on GPU {gpus[0]}")
+    for g in gpus:
+        used = weight_bytes.get(g, 0) + activation.get(g, 0)
+        if used > caps[g]:
+            raise _NoFitError(f"GPU {g} would hold {_gib(used)} (weights and activations)")
+    n_gpus = sum(1 for g in gpus if weight_bytes.get(g))
+    return PlacementPlan(
+        model=name, dtype=dtype, workload=workload, device_map=device_map, weight_bytes=weight_bytes,
+        activation_bytes=activation, max_memory=caps, layers=layer_count, n_gpus=n_gpus, n_params=n_params,
+        notes=tuple(notes),
+    )  # fmt: skip
+
+
+def gpus_needed(
+    model: nn.Module, *, dtype: str, workload: Workload, gpu_bytes: int, limit: int = 512
+) -> int | None:
+    """The fewest GPUs of ``gpu_bytes`` each that hold ``model`` (on the meta device) for ``workload``,
+    by planning with 1, 2, ... GPUs from a lower bound on; None when it needs more than ``limit``."""
+    weights = sum(_tensor_bytes(t, dtype) for t in list(model.parameters()) + list(model.buffers()))
+    reserve = activation_reserve(model.config, workload, dtype)
+    usable = gpu_bytes - reserve.per_gpu
+    if usable <= 0:
+        return None
+    n = max(1, math.ceil((weights + reserve.per_layer * len(decoder_layers(model))) / usable))
+    caps: dict[DeviceKey, int]
+    while n <= limit:
+        caps = dict.fromkeys(range(n), gpu_bytes)
+        try:
+            plan = _plan(model, caps, dtype, workload, False, None, False, "probe")
+        except _NoFitError:
+            n += 1
+            continue
+        return max(plan.n_gpus, 1)
+    return None
+
+
+# ------------------------------------------------------------------------------------ stage resources
+@dataclass(frozen=True)
+class ClusterSpec:
+    """The nodes jobs run on: GPU memory (GiB), GPUs per node, runtime scale and limit, sequence cap."""
+
+    gpu_mem_gib: float = 80.0
+    gpus_per_node: int = 8
+    runtime_scale: float = 1.0
+    max_runtime_min: int | None = None
+    max_seq_len: int | None = None
+
+    @classmethod
+    def from_config(cls, cluster: Mapping[str, Any] | None) -> ClusterSpec:
+        cluster = dict(cluster or {})
+        unknown = sorted(set(cluster) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise PlacementError(
+                f"unknown cluster setting(s) {unknown}; expected {sorted(cls.__dataclass_fields__)}"
+            )
+        spec = cls(**cluster)
+        if spec.gpu_mem_gib <= 0 or spec.gpus_per_node < 1 or spec.runtime_scale <= 0:
+            raise PlacementError(
+                f"bad cluster settings {cluster}; expected gpu_mem_gib > 0, gpus_per_node >= 1, runtime_scale > 0"
+            )
+        return spec
+
+
+def runs_on_cpu(spec: Mapping[str, Any]) -> bool:
+    """Whether the spec's model takes the CPU path (the embedded default and ``tiny:*``)."""
+    source = str(spec["source"]).strip()
+    return (
+        source == "embedded" or source.startswith(("embedded:", "tiny:")) or spec.get("device_map") == "cpu"
+    )
+
+
+def stage_resources(
+    spec: Mapping[str, Any],
+    stage: str,
+    *,
+    cluster: Mapping[str, Any] | ClusterSpec | None = None,
+    batch_size: int = 8,
+    rule: str | None = None,
+) -> dict[str, int]:
+    """Snakemake resources ``{gpu, mem_mb, runtime}`` for ``stage`` (a key of :data:`STAGES`, or
+    ``"light"`` for tables and figures: no ``gpu`` key at all) on the model of ``spec``.
+
+    CPU models get ``gpu=0`` and the CPU path's numbers. Others get the fewest GPUs of
+    ``cluster.gpu_mem_gib`` that hold weights + activations (:func:`plan_placement`; importance plans a
+    backward pass), host memory for one checkpoint shard plus any CPU-offloaded weights, and a runtime
+    limit that grows with the parameter count. Raises :class:`PlacementError` naming ``rule`` when the
+    stage needs more GPUs than ``cluster.gpus_per_node``.
+    """
+    if stage == "light":
+        return dict(LIGHT_RESOURCES)
+    if stage not in STAGES:
+        raise PlacementError(f"unknown stage {stage!r}; expected one of {[*STAGES, 'light']}")
+    kind, cpu_mem, cpu_runtime = STAGES[stage]
+    if runs_on_cpu(spec):
+        return {"gpu": 0, "mem_mb": cpu_mem, "runtime": cpu_runtime}
+    cl = cluster if isinstance(cluster, ClusterSpec) else ClusterSpec.from_config(cluster)
+    dtype = str(spec.get("dtype", "float32"))
+    dtype_bytes(dtype)
+    size = model_size(spec)
+    gpu_bytes = int(cl.gpu_mem_gib * GiB)
+    workload = Workload(
+        kind=kind, batch_size=batch_size, seq_len=cl.max_seq_len,
+        attn_implementation=str(spec.get("attn_implementation") or "sdpa"),
+    )  # fmt: skip
+    offload = dict(spec.get("offload") or {})
+    host_offload = 0
+    if size.config is None:
+        n_params = float(size.params_b or 0) * 1e9
+        weights = n_params * DTYPE_BYTES[dtype]
+        # size only: activations as a fraction of the weights (backward keeps every layer's tensors)
+        need = weights * (2.0 if kind == "backward" else 1.15)
+        n_gpus = max(1, math.ceil(need / (gpu_bytes - GPU_OVERHEAD)))
+    else:
+        model = _cached_meta_model(size, dtype)
+        n_params = sum(p.numel() for p in model.parameters())
+        if offload.get("cpu") and "cpu" in (spec.get("max_memory") or {}):
+            caps = {**dict.fromkeys(range(cl.gpus_per_node), gpu_bytes), "cpu": spec["max_memory"]["cpu"]}
+            plan = plan_placement(
+                model, max_memory=caps, dtype=dtype, workload=workload, cpu_offload=True, name=size.name
+            )
+            n_gpus, host_offload = max(plan.n_gpus, 1), plan.weight_bytes.get("cpu", 0)
+        else:
+            needed = _gpus_needed_cached(size, model, dtype, workload, gpu_bytes)
+            if needed is None:
+                raise PlacementError(
+                    f"rule {rule or stage}: model {size.name} does not fit in any number of GPUs of "
+                    f"{cl.gpu_mem_gib:g} GiB for {kind} at batch {batch_size}; lower the batch size or "
+                    "use bigger GPUs (cluster.gpu_mem_gib)"
+                )
+            n_gpus = needed
+    if n_gpus > cl.gpus_per_node:
+        raise PlacementError(
+            f"rule {rule or stage} needs {n_gpus} GPUs of {cl.gpu_mem_gib:g} GiB for {size.name} "
+            f"({n_params / 1e9:.1f}B parameters, {dtype}, {kind} at batch {batch_size}) but a node has "
+            f"cluster.gpus_per_node = {cl.gpus_per_node}; use bigger GPUs, CPU offload or a smaller batch"
+        )
+    mem_mb = max(cpu_mem, math.ceil((GPU_JOB_HOST_MEM + host_offload * 1.1) / MiB))
+    runtime = max(cpu_runtime, math.ceil(MINUTES_PER_BILLION[stage] * n_params / 1e9 * cl.runtime_scale))
+    if cl.max_runtime_min is not None:
+        runtime = min(runtime, cl.max_runtime_min)
+    return {"gpu": n_gpus, "mem_mb": mem_mb, "runtime": runtime}
+
+
+_META_CACHE: dict[tuple[str, str, str], nn.Module] = {}
+_NEEDED_CACHE: dict[tuple[Any, ...], int | None] = {}
+
+
+def _gpus_needed_cached(
+    size: ModelSize, model: nn.Module, dtype: str, workload: Workload, gpu_bytes: int
+) -> int | None:
+    """:func:`gpus_needed`, once per (model, dtype, workload, GPU size): stages share workloads."""
+    key = (id(model), size.name, dtype, workload, gpu_bytes)
+    if key not in _NEEDED_CACHE:
+        _NEEDED_CACHE[key] = gpus_needed(model, dtype=dtype, workload=workload, gpu_bytes=gpu_bytes)
+    return _NEEDED_CACHE[key]
+
+
+def _cached_meta_model(size: ModelSize, dtype: str) -> nn.Module:
+    key = (size.name, json.dumps(size.config.to_dict(), sort_keys=True, default=str), dtype)
+    if key not in _META_CACHE:
+        _META_CACHE[key] = meta_model(size.config, dtype)
+    return _META_CACHE[key]
+
+
+def check_gpu_requests(
+    requests: Mapping[str, Any], gpus_per_node: int, *, source: str = "--set-resources"
+) -> None:
+    """Refuse a GPU request larger than a node: ``requests`` maps rule name (``*``: every rule) → GPUs
+    asked on the command line or in a profile (``source`` names which option)."""
+    for rule, asked in requests.items():
+        try:
+            n = int(asked)
+        except (TypeError, ValueError):
+            raise PlacementError(f"rule {rule}: gpu={asked!r} from {source} is not a whole number") from None
+        if n > gpus_per_node:
+            who = "every rule" if rule == "*" else f"rule {rule}"
+            raise PlacementError(
+                f"{who} asks for {n} GPUs ({source}) but a node has {gpus_per_node} "
+                "(cluster.gpus_per_node); no job can be scheduled: lower the request or raise gpus_per_node"
+            )
