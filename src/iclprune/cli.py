@@ -5,6 +5,9 @@ Examples::
     iclprune cache-model --model embedded --out resources/models/smollm2.json
     iclprune importance --model embedded --task icl_capitals --shots 5 --out scores.parquet
     iclprune task-table --model embedded --shots 0 1 5 --readme tasks/README.md
+    iclprune download facebook/opt-66b --revision <commit> --out manifest.json
+    iclprune verify-model manifest.json
+    iclprune cost --configfile config/paper.yaml --tokens-per-s 800 --gpus-per-job 2
 """
 
 from __future__ import annotations
@@ -60,6 +63,17 @@ def _at_least(minimum: int):
         return value
 
     return parse
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a number ``> 0``, with an error naming the value otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; expected a positive number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is out of range; expected a positive number")
+    return value
 
 
 def _component(text: str) -> str:
@@ -163,7 +177,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=_table, default="results/task_table/task_table.tsv")
     p.add_argument("--readme", default=None, help="also write the table into this README between markers")
 
+    p = sub.add_parser(
+        "download", help="snapshot a hub model at a pinned commit and write its checksum manifest"
+    )
+    p.add_argument("repo_id", help="hub id, e.g. facebook/opt-66b")
+    p.add_argument("--revision", default=None, help="the 40-hex commit to pin (required)")
+    p.add_argument("--cache-dir", default=None, help="hub cache (default: $HF_HUB_CACHE, else $HF_HOME/hub)")
+    p.add_argument("--out", default=None, help="also write the manifest (JSON) here")
+    p.add_argument("--offline", action="store_true", help="use the local cache only (HF_HUB_OFFLINE=1)")
+
+    p = sub.add_parser("verify-model", help="re-hash a downloaded snapshot against its checksum manifest")
+    p.add_argument("manifest", help="a manifest written by `iclprune download` or the download_model rule")
+    p.add_argument(
+        "--snapshot", default=None, help="the snapshot folder (default: the one the manifest names)"
+    )
+
+    p = sub.add_parser("cost", help="requests, tokens and GPU-hours per stage of a workflow config")
+    p.add_argument("--configfile", required=True, help="a workflow config, e.g. config/paper.yaml")
+    p.add_argument("--tokens-per-s", type=_positive, default=None,
+                   help="forward tokens per second of one job (default: from an assumed 1e14 FLOP/s)")  # fmt: skip
+    p.add_argument("--gpus-per-job", type=_at_least(1), default=None,
+                   help="GPUs one job holds (default: enough 80 GB GPUs for the weights)")  # fmt: skip
+    p.add_argument("--out", type=_table, default=None, help="also write the per-stage table here")
+
     args = parser.parse_args(argv)
+    if args.command == "download":  # the one command that may use the network (read at hub import)
+        os.environ["HF_HUB_OFFLINE"] = "1" if args.offline else "0"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from iclprune import stages
     from iclprune.io import raise_on_sigterm
@@ -210,6 +249,27 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     body += "\n" + block + "\n"
                 readme.write_text(body)
+        elif args.command == "download":
+            from iclprune.download import download
+
+            manifest = download(args.repo_id, args.revision, cache_dir=args.cache_dir, out=args.out)
+            print(f"{manifest['repo_id']}@{manifest['commit']}: {manifest['n_files']} files, "
+                  f"{manifest['total_bytes']:,} bytes in {manifest['snapshot']}")  # fmt: skip
+        elif args.command == "verify-model":
+            from iclprune.download import verify_snapshot
+
+            manifest = verify_snapshot(args.manifest, args.snapshot)
+            print(f"{manifest['repo_id']}@{manifest['commit']}: {manifest['n_files']} files verified")
+        elif args.command == "cost":
+            from iclprune.cost import estimate, load_config, render
+            from iclprune.io import write_table
+
+            est = estimate(
+                load_config(args.configfile), tokens_per_s=args.tokens_per_s, gpus_per_job=args.gpus_per_job
+            )
+            print(render(est, args.configfile))
+            if args.out:
+                write_table(est.table, args.out)
     except (ValueError, FileNotFoundError) as err:
         print(f"iclprune {args.command}: error: {err}", file=sys.stderr)
         return 2
