@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,3 +33,35 @@ def smollm2():
     from iclprune.models import load_model
 
     return load_model("embedded")
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    """A finished local run of the tiny workflow config: its working directory and the process."""
+
+    workdir: Path
+    process: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def tiny_run(root: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
+    """The whole tiny workflow (config/tiny.yaml) run once per session with ``snakemake --cores 2`` in a
+    temp working directory. Shared by the workflow test (which goes on to check resuming and the
+    report there) and the Slurm test (whose tables must equal these byte for byte)."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    (workdir / "config").mkdir()
+    shutil.copy(root / "config/schema.yaml", workdir / "config/schema.yaml")
+    shutil.copy(root / "config/config.yaml", workdir / "config/config.yaml")
+    env = dict(
+        os.environ,
+        ICLPRUNE_TASKS=str(root / "tasks"),
+        ICLPRUNE_RESOURCES=str(root / "resources"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+    )
+    cmd = [
+        str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(root / "config/tiny.yaml"), "--cores", "2",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    return TinyRun(workdir=workdir, process=done)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,11 +29,8 @@ def _snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedPro
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
 
 
-def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tmp_path: Path) -> None:
-    (tmp_path / "config").mkdir()
-    shutil.copy(root / "config/schema.yaml", tmp_path / "config/schema.yaml")
-    shutil.copy(root / "config/config.yaml", tmp_path / "config/config.yaml")
-    done = _snakemake(root, tmp_path)
+def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run) -> None:
+    tmp_path, done = tiny_run.workdir, tiny_run.process  # the run is a session fixture (conftest.py)
     assert done.returncode == 0, done.stderr[-4000:]
     base = tmp_path / "results"
     sweep = pd.read_parquet(base / "pruning/tiny-llama/icl_antonyms/1shot/heads.parquet")
