@@ -232,3 +232,23 @@ def test_the_download_rule_feeds_the_model_card_through_snakemake(root: Path, tm
     log = (tmp_path / "work2/logs/models/tiny-llama.download.log").read_text()
     assert "model 'tiny-llama' (source 'example-org/tiny-opt')" in log
     assert "has no pinned revision" in log
+
+
+def test_download_and_verify_commands(cache: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    from iclprune.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # restored after the test (the command sets it)
+    out = tmp_path / "manifest.json"
+    hub = str(tmp_path / "hub")
+    assert (
+        main(["download", REPO, "--revision", COMMIT, "--cache-dir", hub, "--out", str(out), "--offline"])
+        == 0
+    )
+    assert f"{REPO}@{COMMIT}:" in capsys.readouterr().out
+    assert main(["verify-model", str(out)]) == 0
+    assert "files verified" in capsys.readouterr().out
+    assert main(["download", REPO, "--cache-dir", hub, "--offline"]) == 2
+    assert f"model '{REPO}' has no pinned revision" in capsys.readouterr().err
+    _blob(cache, "config.json").write_text("{}")
+    assert main(["verify-model", str(out)]) == 2
+    assert "config.json: " in capsys.readouterr().err
