@@ -256,6 +256,10 @@ def test_offload_folder_takes_what_the_caps_leave(tmp_path: Path) -> None:
     assert placement["offload_folder"] == str(tmp_path / "offload")
     loaded, _ = load_from_spec(spec)
     assert torch.allclose(_logits(loaded), _logits(model), atol=1e-6)
+    from iclprune.stages import load_spec  # the workflow's stages load through the same spec placement
+
+    staged, _ = load_spec(spec)
+    assert staged.hf_device_map == placement["device_map"]
     # without the folder the same caps are refused, naming the model and the caps
     spec["offload"] = {"cpu": True}
     with pytest.raises(ModelLoadError, match=r"does not fit .* are left over"):

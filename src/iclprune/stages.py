@@ -38,12 +38,10 @@ def _spec(model: Mapping[str, Any] | str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=2)
-def _load(source: str, dtype: str, revision: str | None, trust_remote_code: bool, attn: str | None):
-    from iclprune.models import load_model
+def _load(spec_json: str):
+    from iclprune.models import load_from_spec  # placement (device_map, max_memory, offload) from the spec
 
-    return load_model(
-        source, dtype=dtype, revision=revision, trust_remote_code=trust_remote_code, attn_implementation=attn
-    )
+    return load_from_spec(json.loads(spec_json))
 
 
 def _check_architecture(source: str) -> None:
@@ -71,13 +69,7 @@ def load_spec(model: Mapping[str, Any] | str):
     """``(model, tokenizer)`` of a model spec; one resident copy per process."""
     spec = _spec(model)
     _check_architecture(spec["source"])
-    return _load(
-        spec["source"],
-        spec.get("dtype", "float32"),
-        spec.get("revision"),
-        bool(spec.get("trust_remote_code", False)),
-        spec.get("attn_implementation"),
-    )
+    return _load(json.dumps(spec, sort_keys=True))
 
 
 def cache_model(model: Mapping[str, Any] | str, out: str | Path) -> None:
