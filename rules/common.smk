@@ -1,6 +1,7 @@
 # Helpers shared by every rule file (no rules here).
 import json
 
+from iclprune.download import hub_repo_id
 from iclprune.placement import ClusterSpec, check_gpu_requests, stage_resources
 from iclprune.taskdefs import check_task_names
 
@@ -19,6 +20,13 @@ CONTAINER = config["container"]
 def model_spec_json():
     """The model spec as one JSON string (a stable `params` value for every rule)."""
     return json.dumps(MODEL_SPEC, sort_keys=True)
+
+
+def model_manifest(wildcards):
+    """The download manifest the card depends on: only for a hub-sourced model (source = hub id)."""
+    if hub_repo_id(MODEL_SPEC) is None:
+        return []
+    return [f"results/models/{wildcards.model}/manifest.json"]
 
 
 # Resources of every job (gpu, mem_mb, runtime) follow from the model's size and dtype. The package

@@ -1,13 +1,3 @@
-from iclprune.download import hub_repo_id
-
-
-def model_manifest(wildcards):
-    """The download manifest the card depends on: only for a hub-sourced model (source = hub id)."""
-    if hub_repo_id(MODEL_SPEC) is None:
-        return []
-    return [f"results/models/{wildcards.model}/manifest.json"]
-
-
 rule download_model:
     output:
         manifest="results/models/{model}/manifest.json",
