@@ -259,7 +259,9 @@ class Checkpoint:
         if expected and not self.path.exists():
             lines = json.dumps({CHECKPOINT_HEADER: expected}) + "\n"
         with self.path.open("a") as fh:
-            fh.write(lines + json.dumps(record, sort_keys=True) + "\n")
+            # Field order is kept (not sorted): a resumed point's table columns come out in the order a
+            # freshly computed point's do, so resumed and uninterrupted runs write identical tables.
+            fh.write(lines + json.dumps(record) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         self.done[self._key(record)] = record
