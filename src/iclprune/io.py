@@ -103,14 +103,15 @@ def config_hash(config: Mapping[str, Any]) -> str:
 
 
 def git_state(start: str | os.PathLike[str] | None = None) -> tuple[str, bool | None]:
-    """``(commit, dirty)`` of the repository holding this package's source (else of ``start`` or the
-    working directory): the HEAD commit and whether tracked files differ from it; ``("unknown", None)``
-    outside a git checkout. ``$ICLPRUNE_GIT_COMMIT`` (containers without ``.git``) overrides the commit,
-    with ``$ICLPRUNE_GIT_DIRTY`` (``0``/``1``, unknown when unset)."""
+    """``(commit, dirty)`` of the repository at ``start``, by default the one holding this package's
+    source (else the working directory's): the HEAD commit and whether tracked files differ from it;
+    ``("unknown", None)`` outside a git checkout. ``$ICLPRUNE_GIT_COMMIT`` (containers without ``.git``)
+    overrides the commit, with ``$ICLPRUNE_GIT_DIRTY`` (``0``/``1``; unknown when unset)."""
     if os.environ.get("ICLPRUNE_GIT_COMMIT"):
         flag = os.environ.get("ICLPRUNE_GIT_DIRTY")
         return os.environ["ICLPRUNE_GIT_COMMIT"], None if flag is None else flag.strip() in {"1", "true"}
-    for cwd in (Path(__file__).resolve().parent, Path(start or Path.cwd())):
+    places = [Path(start)] if start is not None else [Path(__file__).resolve().parent, Path.cwd()]
+    for cwd in places:
         try:
             head = subprocess.run(
                 ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
