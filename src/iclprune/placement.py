@@ -34,7 +34,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -739,3 +739,48 @@ def check_gpu_requests(
                 f"{who} asks for {n} GPUs ({source}) but a node has {gpus_per_node} "
                 "(cluster.gpus_per_node); no job can be scheduled: lower the request or raise gpus_per_node"
             )
+
+
+# ------------------------------------------------------------------------------ hardware per model size
+HARDWARE_MODELS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("SmolLM2-135M (embedded default)", {"source": "embedded", "dtype": "float32"}),
+    ("OPT-13B", {"source": "facebook/opt-13b", "dtype": "float16"}),
+    ("OPT-30B", {"source": "facebook/opt-30b", "dtype": "float16"}),
+    ("OPT-66B (the paper)", {"source": "facebook/opt-66b", "dtype": "float16"}),
+)
+
+
+def hardware_table(
+    models: Sequence[tuple[str, Mapping[str, Any]]] = HARDWARE_MODELS,
+    *,
+    cluster: Mapping[str, Any] | None = None,
+    batch_size: int = 8,
+    importance_batch_size: int = 4,
+) -> str:
+    """Markdown table of what each model needs per job, computed by :func:`stage_resources` (the
+    numbers the workflow itself requests): parameters, weight memory, GPUs for an evaluation job (FFN
+    oracle, sweeps) and for an importance job (forward + backward), host memory per job."""
+    cl = ClusterSpec.from_config(cluster)
+    lines = [
+        f"| model | parameters | weights | GPUs ({cl.gpu_mem_gib:g} GiB) per evaluation job "
+        "| GPUs per importance job | host memory requested per job |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, spec in models:
+        evaluation = stage_resources(spec, "ffn_oracle", cluster=cl, batch_size=batch_size)
+        importance = stage_resources(spec, "importance", cluster=cl, batch_size=importance_batch_size)
+        if runs_on_cpu(spec):
+            n_params, dtype = 134.5e6, str(spec.get("dtype", "float32"))  # measured (platform facts)
+            gpus_eval = gpus_imp = "none (2 CPU cores)"
+        else:
+            size = model_size(spec)
+            dtype = str(spec.get("dtype", "float32"))
+            n_params = sum(p.numel() for p in _cached_meta_model(size, dtype).parameters())
+            gpus_eval, gpus_imp = str(evaluation["gpu"]), str(importance["gpu"])
+        weights_gb = n_params * DTYPE_BYTES[dtype] / 1e9
+        host = max(evaluation["mem_mb"], importance["mem_mb"]) / 1024
+        lines.append(
+            f"| {label} | {n_params / 1e9:.2f}B | {weights_gb:.1f} GB {dtype} | {gpus_eval} | {gpus_imp} "
+            f"| {host:.0f} GiB |"
+        )
+    return "\n".join(lines) + "\n"
