@@ -121,6 +121,7 @@ def head_importance(
     max_length: int | None = None,
     pad_token_id: int = 0,
     progress: bool = False,
+    label: str = "",
 ) -> HeadImportance:
     """Score every head of ``model`` on ``examples`` with one forward + backward per batch.
 
@@ -133,6 +134,7 @@ def head_importance(
         normalizer: ``bansal``'s denominator — ``paper`` (``Σ(N_i−1)`` below the last layer, answer tokens
             for the last), ``answer_tokens``, ``examples`` or ``none`` (raw sums).
         max_length: the context window (default: the model's ``max_position_embeddings``).
+        label: what is being scored (e.g. ``"task 'icl_copa', 5-shot"``), named in a NaN/Inf error.
 
     Returns:
         :class:`HeadImportance` with ``(layers, heads)`` float64 matrices for ``bansal`` and ``michel``.
@@ -166,6 +168,14 @@ def head_importance(
             )
             gates[:] = [None] * L
             loss = batch_loss(model, batch)
+            if not bool(torch.isfinite(loss)):
+                from iclprune.scoring import NonFiniteScoreError, nonfinite_layers
+
+                chunk = [items[i] for i in order[start : start + batch_size]]
+                raise NonFiniteScoreError(
+                    f"non-finite importance loss {float(loss.detach())} ({label or 'unlabelled examples'}, batch "
+                    f"starting at example {order[start]}); {nonfinite_layers(model, chunk)}"
+                )
             missing = [i for i, g in enumerate(gates) if g is None]
             if missing:
                 raise RuntimeError(
@@ -191,7 +201,10 @@ def head_importance(
     for name, m in (("bansal", bansal), ("michel", michel)):
         if not np.isfinite(m).all():
             bad = np.argwhere(~np.isfinite(m))[0]
-            raise FloatingPointError(f"non-finite {name} head score at layer {bad[0]}, head {bad[1]}")
+            raise FloatingPointError(
+                f"non-finite {name} head score ({label or 'unlabelled examples'}) at layer {bad[0]}, "
+                f"head {bad[1]}"
+            )
     return HeadImportance(
         bansal=bansal,
         michel=michel,

@@ -155,6 +155,17 @@ def first_nonfinite_layer(model: nn.Module, example: Example) -> int | None:
     return min(bad) if bad else None
 
 
+def nonfinite_layers(model: nn.Module, examples: Sequence[Example]) -> str:
+    """Where the non-finite values of ``examples`` start, in words: the first decoder layer with a
+    NaN/Inf output on the first example that has one (one extra forward per example tried)."""
+    for k, ex in enumerate(examples):
+        layer = first_nonfinite_layer(model, ex)
+        if layer is not None:
+            of = f" (example {k} of the {len(examples)} in the batch)" if len(examples) > 1 else ""
+            return f"the first non-finite layer output is layer {layer}{of}"
+    return "every layer's output is finite, so the logits or their softmax overflowed"
+
+
 def check_finite(
     model: nn.Module,
     results: Sequence[tuple[float, bool]],
@@ -168,14 +179,7 @@ def check_finite(
     """
     for i, (ll, _) in enumerate(results):
         if not math.isfinite(ll):
-            where = ""
-            if examples is not None:
-                layer = first_nonfinite_layer(model, examples[i])
-                where = (
-                    f"; the first non-finite layer output is layer {layer}"
-                    if layer is not None
-                    else "; every layer's output is finite, so the logits/softmax overflowed"
-                )
+            where = f"; {nonfinite_layers(model, [examples[i]])}" if examples is not None else ""
             raise NonFiniteScoreError(f"non-finite log-likelihood {ll} for {describe(i)}{where}")
 
 

@@ -122,8 +122,9 @@ def head_importance(
     reqs = _requests(task, shots, seed, n_docs, "importance")
     examples = Evaluator(net, tok).importance_examples(reqs)
     result = score(
-        net, examples, batch_size=batch_size, normalizer=normalizer, pad_token_id=tok.pad_token_id or 0
-    )
+        net, examples, batch_size=batch_size, normalizer=normalizer, pad_token_id=tok.pad_token_id or 0,
+        label=f"task {task!r}, {shots}-shot",
+    )  # fmt: skip
     table = result.to_frame()
     table.insert(0, "shot", shots)
     table.insert(0, "task", task)
