@@ -2,7 +2,12 @@
 import json
 
 from iclprune.download import hub_repo_id
-from iclprune.placement import ClusterSpec, check_gpu_requests, stage_resources
+from iclprune.placement import (
+    ClusterSpec,
+    check_gpu_requests,
+    runs_on_cpu,
+    stage_resources,
+)
 from iclprune.taskdefs import check_task_names
 
 if config["model"] not in config["models"]:
@@ -15,6 +20,8 @@ MODEL_SPEC = config["models"][MODEL]
 TASKS = config["tasks"]
 SHOTS = config["shots"]
 CONTAINER = config["container"]
+# Rules that run the model use the CUDA image unless the model takes the CPU path.
+MODEL_CONTAINER = CONTAINER if runs_on_cpu(MODEL_SPEC) else config["container_gpu"]
 
 
 def model_spec_json():

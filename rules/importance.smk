@@ -9,7 +9,7 @@ rule head_importance:
     benchmark:
         "benchmarks/importance/{model}/{task}/{shot}shot/heads.tsv"
     container:
-        CONTAINER
+        MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("head_importance", "importance"),
@@ -34,7 +34,7 @@ rule ffn_oracle:
     benchmark:
         "benchmarks/ffn_oracle/{model}/{task}/{shot}shot/ffns.tsv"
     container:
-        CONTAINER
+        MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("ffn_oracle", "ffn_oracle"),

@@ -9,7 +9,7 @@ rule induction_scores:
     benchmark:
         "benchmarks/induction/{model}/scores.tsv"
     container:
-        CONTAINER
+        MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("induction_scores", "induction"),

@@ -24,7 +24,7 @@ rule model:
     log:
         "logs/models/{model}.log",
     container:
-        CONTAINER
+        MODEL_CONTAINER
     resources:
         **rule_resources("model", "model"),
     params:

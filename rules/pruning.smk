@@ -9,7 +9,7 @@ rule head_sweep:
     benchmark:
         "benchmarks/pruning/{model}/{task}/{shot}shot/heads.tsv"
     container:
-        CONTAINER
+        MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("head_sweep", "sweep"),
@@ -36,7 +36,7 @@ rule ffn_sweep:
     benchmark:
         "benchmarks/pruning/{model}/{task}/{shot}shot/ffns.tsv"
     container:
-        CONTAINER
+        MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("ffn_sweep", "sweep"),
@@ -64,7 +64,7 @@ rule combined_sweep:
     benchmark:
         "benchmarks/pruning/{model}/{task}/{shot}shot/combined.tsv"
     container:
-        CONTAINER
+        MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("combined_sweep", "combined"),
@@ -98,7 +98,7 @@ rule transfer_sweep:
     wildcard_constraints:
         ranking="high|low|aggregate",
     container:
-        CONTAINER
+        MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("transfer_sweep", "transfer"),

@@ -4,4 +4,5 @@ from _common import setup
 
 from iclprune.stages import cache_model
 
-cache_model(setup(snakemake), snakemake.output.card)  # noqa: F821
+manifest = snakemake.input.get("manifest") or None  # noqa: F821  (hub models only)
+cache_model(setup(snakemake), snakemake.output.card, manifest=manifest)  # noqa: F821

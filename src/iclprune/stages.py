@@ -72,13 +72,23 @@ def load_spec(model: Mapping[str, Any] | str):
     return _load(json.dumps(spec, sort_keys=True))
 
 
-def cache_model(model: Mapping[str, Any] | str, out: str | Path) -> None:
-    """Make the model loadable offline and write a JSON card: geometry, parameter count, source."""
+def cache_model(
+    model: Mapping[str, Any] | str, out: str | Path, *, manifest: str | Path | None = None
+) -> None:
+    """Make the model loadable offline and write a JSON card: geometry, parameter count, source.
+
+    With ``manifest`` (a hub model's download manifest), the snapshot is re-hashed against it first, so
+    a file changed since the download stops the workflow here, before any GPU job reads it.
+    """
     from iclprune.models import ModelRef, cache_embedded
     from iclprune.sites import resolve
     from iclprune.surgery import n_parameters
 
     spec = _spec(model)
+    if manifest is not None:
+        from iclprune.download import verify_snapshot
+
+        verify_snapshot(manifest)
     if ModelRef.parse(spec["source"]).kind in ("embedded", "tiny"):
         cache_embedded()
     net, _ = load_spec(spec)
