@@ -2,6 +2,7 @@
 import json
 
 from iclprune.download import hub_repo_id
+from iclprune.models import ModelRef
 from iclprune.placement import (
     ClusterSpec,
     check_gpu_requests,
@@ -17,6 +18,8 @@ if config["model"] not in config["models"]:
 check_task_names(config["tasks"] + config.get("ood_tasks", []))
 MODEL = config["model"]
 MODEL_SPEC = config["models"][MODEL]
+# An unknown embedded/tiny model stops here, before any job.
+ModelRef.parse(MODEL_SPEC["source"])
 TASKS = config["tasks"]
 SHOTS = config["shots"]
 CONTAINER = config["container"]

@@ -131,24 +131,7 @@ def dry_runs(root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     }
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(
-            name,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="rules/common.smk checks task names but not the model source before building the DAG; "
-                    "proposed fix: a `source` pattern in config/schema.yaml or ModelRef.parse in common.smk",
-                )
-            ]
-            if name == "unknown_model_source"
-            else [],
-        )
-        for name in CONFIG_CASES
-    ],
-)
+@pytest.mark.parametrize("case", list(CONFIG_CASES))
 def test_bad_config_value_is_rejected_by_the_dry_run(dry_runs, case: str) -> None:
     code, output, work = dry_runs[case]
     assert code != 0, output[-2000:]

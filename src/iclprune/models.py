@@ -326,6 +326,12 @@ def load_pretrained(
                 "weights-only unpickling does not allow (loading it would run arbitrary code); expected "
                 "safetensors weights or a .bin holding only a state dict of tensors"
             ) from err
+        if isinstance(err, ValueError) and "model_type" in str(err):
+            raise ModelLoadError(
+                f"could not load model {ref!r}: its config names a model_type transformers does not know "
+                f"({str(err).splitlines()[0]}); expected an architecture iclprune has a site map for "
+                "(opt, llama, mistral, qwen2, gpt_neox)"
+            ) from err
         if not isinstance(err, OSError):
             raise
         if source == ref and _offline():
