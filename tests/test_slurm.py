@@ -41,6 +41,10 @@ TARGETS = [
 ]
 # A target whose job starts in Slurm and fails there (the task does not exist): the failure report.
 BAD_TARGET = "results/importance/tiny-llama/icl_nonesuch/1shot/heads.parquet"
+# A target whose job asks for more GPUs than the test node has (2): sbatch refuses it.
+GREEDY_TARGET = "results/induction/tiny-llama/scores.parquet"
+# --set-resources: the importance rule asks for a GPU (the tiny model's own resources ask for none).
+SET_RESOURCES = ["head_importance:gpu=1", "induction_scores:gpu=3"]
 # What the Slurm run must reproduce byte for byte from the local run of the same config.
 COMPARED = [
     "results/importance/tiny-llama/icl_antonyms/1shot/heads.parquet",
@@ -103,7 +107,7 @@ def _env(workdir: Path, **extra: str) -> dict[str, str]:
 def _snakemake_slurm(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(ROOT / "config/tiny.yaml"), "--profile", str(ROOT / "profiles/slurm"),
-           "--slurm-init-seconds-before-status-checks", "2", "--retries", "0", *args]  # fmt: skip
+           "--slurm-init-seconds-before-status-checks", "3", "--retries", "0", *args]  # fmt: skip
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
 
 
@@ -154,8 +158,9 @@ def _sacct(job_ids: list[str]) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def slurm_run(local_slurm: None, tmp_path_factory: pytest.TempPathFactory) -> SlurmRun:
-    """The tiny config's targets (+ one failing job) through ``snakemake --profile profiles/slurm``,
-    the importance rule asking for a GPU."""
+    """The tiny config's targets through ``snakemake --profile profiles/slurm``, the importance rule
+    asking for a GPU, plus a job that fails in Slurm and one that sbatch refuses (the profile's
+    keep-going runs the rest)."""
     workdir = tmp_path_factory.mktemp("slurm_run")
     (workdir / "config").mkdir()
     shutil.copy(ROOT / "config/schema.yaml", workdir / "config/schema.yaml")
@@ -165,7 +170,8 @@ def slurm_run(local_slurm: None, tmp_path_factory: pytest.TempPathFactory) -> Sl
         (workdir / image).write_bytes(b"")
     env = _env(workdir, SBATCH_PARTITION=PARTITION, SBATCH_ACCOUNT=ACCOUNT)
     start = time.perf_counter()
-    done = _snakemake_slurm(workdir, env, "--set-resources", "head_importance:gpu=1", *TARGETS, BAD_TARGET)
+    targets = [*TARGETS, BAD_TARGET, GREEDY_TARGET]
+    done = _snakemake_slurm(workdir, env, *targets, "--set-resources", *SET_RESOURCES)
     seconds = time.perf_counter() - start
     print(f"slurm run: {seconds:.0f} s")  # shown with pytest -s; the budget is ~5 minutes in all
     job_ids = re.findall(r"submitted with SLURM jobid (\d+)", done.stdout + done.stderr)
@@ -184,8 +190,9 @@ def test_local_slurm_up_is_idempotent_and_schedules_fake_gpus(local_slurm: None)
     assert status.stdout.splitlines() == [f"{name}: up" for name in ("munge", "db", "dbd", "ctld", "slurmd")]
     # clients need no SLURM_CONF (configless: slurmd's cached config), as inside Snakemake's job steps
     env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
-    gpus = subprocess.run(["sinfo", "-h", "-o", "%G"], env=env, capture_output=True, text=True, timeout=60)
-    assert gpus.stdout.split() == ["gpu:2"] * 2  # both partitions share the node with two fake GPUs
+    sinfo = ["sinfo", "-h", "-o", "%P %G"]
+    gpus = subprocess.run(sinfo, env=env, capture_output=True, text=True, timeout=60)
+    assert gpus.stdout.split() == ["debug*", "gpu:2", "gpu", "gpu:2"]  # one node, two fake GPUs
 
 
 @needs_slurm
@@ -251,13 +258,8 @@ def test_a_failed_slurm_job_is_reported_with_its_log_path(slurm_run: SlurmRun) -
 
 @needs_slurm
 def test_more_gpus_than_the_node_has_is_refused_by_sbatch(slurm_run: SlurmRun) -> None:
-    env = _env(slurm_run.workdir)
-    done = _snakemake_slurm(
-        slurm_run.workdir, env, "--set-resources", "induction_scores:gpu=3",
-        "results/induction/tiny-llama/scores.parquet",
-    )  # fmt: skip
-    assert done.returncode != 0
-    report = done.stdout + done.stderr
+    assert "induction_scores" not in {info["Rule"] for info in slurm_run.jobs.values()}
+    report = slurm_run.output
     assert "Error in rule induction_scores" in report
     assert "Requested node configuration is not available" in report  # the test node has 2 GPUs
     assert "--gpus=3" in report

@@ -14,13 +14,16 @@
 # munge's runtime directories and slurmd's /run/slurm/conf link; munged is stopped by `down` only if
 # `up` started it.
 # Settings (environment): ICLPRUNE_SLURM_DIR (state directory, default /var/tmp/iclprune-slurm),
-# ICLPRUNE_SLURM_GPUS (fake GPUs, default 2), ICLPRUNE_SLURM_MEMORY_MB (declared node memory, default
-# 65536), ICLPRUNE_SLURM_PORTS ("slurmctld slurmd slurmdbd mariadb", default "6817 6818 6819 3307").
+# ICLPRUNE_SLURM_GPUS (fake GPUs, default 2), ICLPRUNE_SLURM_CPUS and ICLPRUNE_SLURM_MEMORY_MB (what the
+# node declares: default at least 8 CPUs and 65536 MB, more than a small CI machine has, so that jobs
+# asking for realistic resources are scheduled and several run at once; nothing is enforced, there are
+# no cgroups), ICLPRUNE_SLURM_PORTS ("slurmctld slurmd slurmdbd mariadb", default "6817 6818 6819 3307").
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE="${ICLPRUNE_SLURM_DIR:-/var/tmp/iclprune-slurm}"
 GPUS="${ICLPRUNE_SLURM_GPUS:-2}"
+CPUS="${ICLPRUNE_SLURM_CPUS:-$(($(nproc) > 8 ? $(nproc) : 8))}"
 MEMORY_MB="${ICLPRUNE_SLURM_MEMORY_MB:-65536}"
 read -r CTLD_PORT SLURMD_PORT DBD_PORT DB_PORT <<<"${ICLPRUNE_SLURM_PORTS:-6817 6818 6819 3307}"
 CLUSTER=iclprune
@@ -74,7 +77,7 @@ install_packages() {
 
 render() { # template -> file, filling in @VARS@
     sed -e "s|@STATE@|$STATE|g" -e "s|@NODE@|$NODE|g" -e "s|@CLUSTER@|$CLUSTER|g" \
-        -e "s|@PARTITION@|$PARTITION|g" -e "s|@CPUS@|$(nproc)|g" -e "s|@MEMORY_MB@|$MEMORY_MB|g" \
+        -e "s|@PARTITION@|$PARTITION|g" -e "s|@CPUS@|$CPUS|g" -e "s|@MEMORY_MB@|$MEMORY_MB|g" \
         -e "s|@GPUS@|$GPUS|g" -e "s|@LAST_GPU@|$((GPUS - 1))|g" -e "s|@CTLD_PORT@|$CTLD_PORT|g" \
         -e "s|@SLURMD_PORT@|$SLURMD_PORT|g" -e "s|@DBD_PORT@|$DBD_PORT|g" -e "s|@DB_PORT@|$DB_PORT|g" \
         -e "s|@DB_PASS@|$DB_PASS|g" "$1" >"$2"
@@ -160,7 +163,7 @@ up() {
         return 0
     fi
     [[ -d $STATE ]] && { log "state directory exists but not everything answers: restarting"; down; }
-    log "starting in $STATE (node $NODE, $(nproc) CPUs, $GPUS fake GPUs)"
+    log "starting in $STATE (node $NODE declaring $CPUS CPUs, $MEMORY_MB MB, $GPUS fake GPUs)"
     install -d -m 0755 "$STATE" "$STATE/etc" "$STATE/run" "$STATE/log" "$STATE/dev" \
         "$STATE/spool/ctld" "$STATE/spool/d"
     render "$HERE/slurm.conf.in" "$STATE/etc/slurm.conf"
