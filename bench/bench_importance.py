@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import random
+import statistics
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import torch
-from _timing import median_seconds, report
+from _timing import median_ratio, report, side_by_side
 
 from iclprune.batching import Example, batch_loss, collate
 from iclprune.importance import head_importance
@@ -40,12 +41,23 @@ def plain(model: torch.nn.Module, exs: list[Example]) -> None:
     batch_loss(model, batch).backward()
 
 
-def run(name: str, model: torch.nn.Module, exs: list[Example], repeats: int) -> None:
+def run(name: str, model: torch.nn.Module, exs: list[Example], rounds: int) -> None:
     for p in model.parameters():
         p.requires_grad_(True)
-    t_plain = median_seconds(lambda: plain(model, exs), repeats=repeats)
-    t_ours = median_seconds(lambda: head_importance(model, exs, batch_size=len(exs)), repeats=repeats)
-    report(f"importance_vs_forward_backward_{name}", t_ours / t_plain, ours=t_ours, plain=t_plain)
+    times = side_by_side(
+        {
+            "plain": lambda: plain(model, exs),
+            "ours": lambda: head_importance(model, exs, batch_size=len(exs)),
+        },
+        rounds=rounds,
+    )
+    report(
+        f"importance_vs_forward_backward_{name}",
+        median_ratio(times["ours"], times["plain"]),
+        what=f"head importance (both variants) / plain forward+backward, {name}, same tokens (target <= 1.15)",
+        ours=statistics.median(times["ours"]),
+        plain=statistics.median(times["plain"]),
+    )
 
 
 def main() -> None:
@@ -59,9 +71,9 @@ def main() -> None:
         word_embed_proj_dim=128,
         ffn_dim=512,
     )
-    run("tiny_opt", opt, examples(8, 120, 2048), repeats=7)
+    run("tiny_opt", opt, examples(8, 120, 2048), rounds=7)
     smollm2, _ = load_model("embedded")
-    run("smollm2", smollm2, examples(4, 250, 49152), repeats=3)
+    run("smollm2", smollm2, examples(4, 250, 49152), rounds=5)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,82 @@
-"""`make bench`: run every bench/bench_*.py in turn; each prints `name: ratio` lines."""
+"""`make bench`: run every bench/bench_*.py in turn; each prints `name: value[unit]` lines.
+
+Every such line (`name: 1.234x  (timings)  # what it means`, or `name: 12.3 s`) is collected into
+`bench/results.tsv` (columns name, value, unit, what; written atomically when all scripts have run), from
+which the README's performance table is produced. A line without `# what` is described by its script's
+docstring title. `python bench/run_all.py bench_resume bench_pruned` runs only the named scripts (and
+keeps the other scripts' rows of an existing results.tsv).
+"""
 
 from __future__ import annotations
 
+import ast
+import csv
+import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+LINE = re.compile(
+    r"^(?P<name>[a-z][a-z0-9_.-]*): (?P<value>[-+]?\d[\d.eE+-]*)\s?(?P<unit>[A-Za-z%/]*)(?P<rest>.*)$"
+)
+COLUMNS = ["name", "value", "unit", "what", "script"]
 
-def main() -> int:
+
+def parse(line: str, script: str, title: str) -> dict[str, str] | None:
+    """One results row from a bench output line, or None when the line is not a `name: value` line."""
+    m = LINE.match(line.strip())
+    if not m:
+        return None
+    rest = m["rest"]
+    what = rest.split("#", 1)[1].strip() if "#" in rest else title
+    return {"name": m["name"], "value": m["value"], "unit": m["unit"], "what": what, "script": script}
+
+
+def _title(script: Path) -> str:
+    doc = ast.get_docstring(ast.parse(script.read_text())) or script.stem
+    return doc.strip().splitlines()[0]
+
+
+def _write(rows: list[dict[str, str]], out: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
+    with os.fdopen(fd, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, out)
+
+
+def main(argv: list[str] | None = None) -> int:
     here = Path(__file__).resolve().parent
+    only = {a.removesuffix(".py") for a in (sys.argv[1:] if argv is None else argv)}
+    scripts = [s for s in sorted(here.glob("bench_*.py")) if not only or s.stem in only]
+    unknown = only - {s.stem for s in scripts}
+    if unknown:
+        print(f"unknown bench scripts {sorted(unknown)}; expected names of bench/bench_*.py", file=sys.stderr)
+        return 2
+    out = here / "results.tsv"
+    rows: list[dict[str, str]] = []
+    if only and out.is_file():  # keep the rows of the scripts not re-run
+        with out.open(newline="") as fh:
+            rows = [r for r in csv.DictReader(fh, delimiter="\t") if r.get("script") not in only]
     failed = []
-    for script in sorted(here.glob("bench_*.py")):
+    for script in scripts:
         print(f"## {script.name}", flush=True)
-        if subprocess.run([sys.executable, str(script)], check=False).returncode:
+        title = _title(script)
+        proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            row = parse(line, script.stem, title)
+            if row:
+                rows.append(row)
+        if proc.wait():
             failed.append(script.name)
+    _write(rows, out)
+    print(f"wrote {out} ({len(rows)} rows)", flush=True)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

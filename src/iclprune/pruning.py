@@ -107,7 +107,7 @@ def _resumed_responses(
 ) -> dict[int, list[tuple[float, bool]]]:
     """Responses of the full model (key −1) and of every FFN knock-out not yet in ``ck``, computed by
     residual-stream resume; each pass's knock-outs are checkpointed as soon as the pass ends."""
-    from iclprune.resume import encode_requests, masked_loglikelihoods
+    from iclprune.resume import masked_loglikelihoods
 
     todo = [layer for layer in range(-1, n_layers) if not (ck and ck.get(layer=layer))]
     if not todo:
@@ -115,14 +115,14 @@ def _resumed_responses(
     if layers_per_pass is not None and layers_per_pass < 1:
         raise ValueError(f"layers_per_pass={layers_per_pass}; expected a positive integer or None")
     lm = evaluator.lm
-    examples = encode_requests(reqs, lm)
+    examples = evaluator.examples(reqs)  # tokenised once per (task, shot), as HFLM does
     step = layers_per_pass or len(todo)
     out: dict[int, list[tuple[float, bool]]] = {}
     for p0 in range(0, len(todo), step):
         keys = todo[p0 : p0 + step]
         masks = [Mask() if k < 0 else Mask(ffns=frozenset({k})) for k in keys]
         resps = masked_loglikelihoods(
-            evaluator.model, examples, masks, batch_size=int(lm.batch_size), max_length=lm.max_length,
+            evaluator.model, examples, masks, batch_size=evaluator.batch_size, max_length=lm.max_length,
             softmax_dtype=lm.softmax_dtype, autocast_dtype=lm.mixed_precision_dtype, progress=progress,
         )  # fmt: skip
         for k, r in zip(keys, resps, strict=True):

@@ -47,25 +47,6 @@ from iclprune.surgery import masked
 Response = tuple[float, bool]  # (log-likelihood of the continuation, is_greedy), as lm-eval returns
 
 
-def encode_requests(reqs: Any, lm: Any) -> list[Example]:
-    """Every request of ``reqs`` (a :class:`~iclprune.evaluation.TaskRequests`, each instance repeated
-    ``repeats`` times, in order) tokenised exactly as lm-eval's ``TemplateLM.loglikelihood`` does with
-    ``lm`` (an ``HFLM``): an empty context becomes the prefix token (BOS/EOS)."""
-    out = []
-    for inst in reqs.instances:
-        context, continuation = inst.args
-        if context == "":
-            cont = lm.tok_encode(continuation, add_special_tokens=False)
-            if lm.prefix_token_id != cont[0]:
-                ctx = [lm.prefix_token_id]
-            else:
-                ctx, cont = cont[:1], cont[1:]
-        else:
-            ctx, cont = lm._encode_pair(context, continuation)
-        out += [Example(tuple(ctx), tuple(cont))] * inst.repeats
-    return out
-
-
 def first_layer(mask: Mask, n_layers: int) -> int:
     """The first layer ``mask`` touches (``n_layers`` for the full model: nothing to re-run)."""
     layers = [layer for layer, _ in mask.heads] + list(mask.ffns)
@@ -239,7 +220,8 @@ def masked_loglikelihoods(
 
     Args:
         model: a causal LM with a site map; it is left as it was (hooks removed on exit).
-        examples: token-level requests (context, continuation), e.g. from :func:`encode_requests`.
+        examples: token-level requests (context, continuation), e.g. from
+            :func:`iclprune.scoring.encode_instances` (tokenised as lm-eval's HFLM does).
         masks: the components to remove, one result list per mask (``Mask()`` = the full model).
         batch_size: input rows per clean pass (longest first, as lm-eval orders them).
         max_length: the context window lm-eval truncates to (``HFLM.max_length``; default: the
