@@ -42,6 +42,9 @@ rule ffn_oracle:
         spec=model_spec_json(),
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
+        shared_context=config["evaluation"]["shared_context"],
+        resume=config["evaluation"]["resume"],
+        layers_per_pass=config["evaluation"]["layers_per_pass"],
         seed=config["seed"],
         metric=task_metric,
     script:

@@ -19,6 +19,7 @@ rule head_sweep:
         variant=config["importance"]["variant"],
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
+        shared_context=config["evaluation"]["shared_context"],
         seed=config["seed"],
         metric=task_metric,
     script:
@@ -46,6 +47,7 @@ rule ffn_sweep:
         variant=config["importance"]["variant"],
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
+        shared_context=config["evaluation"]["shared_context"],
         seed=config["seed"],
         metric=task_metric,
     script:
@@ -74,6 +76,7 @@ rule combined_sweep:
         variant=config["importance"]["variant"],
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
+        shared_context=config["evaluation"]["shared_context"],
         seed=config["seed"],
         metric=task_metric,
     script:
@@ -108,6 +111,7 @@ rule transfer_sweep:
         variant=config["importance"]["variant"],
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
+        shared_context=config["evaluation"]["shared_context"],
         seed=config["seed"],
         metric=task_metric,
     script:

@@ -10,4 +10,5 @@ pruning_sweep(
     head_scores=sm.input.get("heads"), ffn_scores=sm.input.get("ffns"),
     grid=[tuple(p) for p in sm.params.grid], variant=sm.params.variant, limit=sm.params.limit,
     batch_size=sm.params.batch_size, seed=sm.params.seed, metric=sm.params.metric,
+    shared_context=sm.params.shared_context,
 )  # fmt: skip

@@ -10,4 +10,5 @@ transfer_sweep(
     srcc=sm.input.srcc, importance=list(sm.input.importance), aggregate=sm.input.aggregate,
     percents=sm.params.percents, variant=sm.params.variant, limit=sm.params.limit,
     batch_size=sm.params.batch_size, seed=sm.params.seed, metric=sm.params.metric,
+    shared_context=sm.params.shared_context,
 )  # fmt: skip

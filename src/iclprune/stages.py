@@ -145,11 +145,11 @@ def head_importance(
     )  # fmt: skip
 
 
-def _evaluator(model: Mapping[str, Any] | str, batch_size: int):
+def _evaluator(model: Mapping[str, Any] | str, batch_size: int, shared_context: bool = True):
     from iclprune.evaluation import Evaluator
 
     net, tok = load_spec(model)
-    return Evaluator(net, tok, batch_size=batch_size)
+    return Evaluator(net, tok, batch_size=batch_size, shared_context=shared_context)
 
 
 def ffn_oracle(
@@ -162,15 +162,26 @@ def ffn_oracle(
     batch_size: int = 8,
     seed: int = 1234,
     metric: str = "acc",
+    shared_context: bool = True,
+    resume: bool = True,
+    layers_per_pass: int | None = None,
 ) -> None:
-    """Oracle FFN importance of ``task`` at ``shots``; resumable (``<out>.partial.jsonl``)."""
+    """Oracle FFN importance of ``task`` at ``shots``; resumable (``<out>.partial.jsonl``).
+
+    ``resume`` starts every knock-out from the clean residual stream entering its layer, ``layers_per_pass``
+    knock-outs per clean pass (None: all; each pass is checkpointed); ``shared_context`` scores the naive
+    path's evaluations with each context run once. Both are exact; False gives the reference paths.
+    """
     from iclprune.pruning import ffn_oracle as oracle
 
     check_table_path(out)
     reqs = _requests(task, shots, seed, limit, "eval")
     params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "metric": metric}
     ck = _checkpoint_path(out, dict(params, seed=seed))
-    table, docs = oracle(_evaluator(model, batch_size), reqs, metric=metric, checkpoint=ck)
+    table, docs = oracle(
+        _evaluator(model, batch_size, shared_context), reqs, metric=metric, checkpoint=ck, resume=resume,
+        layers_per_pass=layers_per_pass,
+    )  # fmt: skip
     _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
 
 
@@ -310,6 +321,7 @@ def pruning_sweep(
     batch_size: int = 8,
     seed: int = 1234,
     metric: str = "acc",
+    shared_context: bool = True,
 ) -> None:
     """Accuracy of ``task`` at ``shots`` at every ``(pct_heads, pct_ffns)`` of ``grid``, removing the
     least important components of fixed rankings; resumable (``<out>.partial.jsonl``)."""
@@ -324,7 +336,13 @@ def pruning_sweep(
     identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
     ck = _checkpoint_path(out, dict(identity, metric=metric, heads=heads, ffns=ffns))
     table, docs = sweep(
-        _evaluator(model, batch_size), reqs, grid, heads=heads, ffns=ffns, metric=metric, checkpoint=ck
+        _evaluator(model, batch_size, shared_context),
+        reqs,
+        grid,
+        heads=heads,
+        ffns=ffns,
+        metric=metric,
+        checkpoint=ck,
     )
     params = {
         "model": _spec(model), "task": task, "shots": shots, "limit": limit, "grid": grid, "variant": variant,
@@ -525,6 +543,7 @@ def transfer_sweep(
     batch_size: int = 8,
     seed: int = 1234,
     metric: str = "acc",
+    shared_context: bool = True,
 ) -> None:
     """Prune ``task`` at ``shots`` with another ranking: ``high``/``low`` = the in-distribution task with the
     highest/lowest textbook SRCC to ``task`` (chosen from the computed matrix, not hard-coded),
@@ -550,7 +569,9 @@ def transfer_sweep(
     grid = _check_grid([(p, 0.0) for p in percents])
     identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
     ck = _checkpoint_path(out, dict(identity, metric=metric, heads=heads))
-    result, docs = sweep(_evaluator(model, batch_size), reqs, grid, heads=heads, metric=metric, checkpoint=ck)
+    result, docs = sweep(
+        _evaluator(model, batch_size, shared_context), reqs, grid, heads=heads, metric=metric, checkpoint=ck
+    )
     for df in (result, docs):
         df.insert(0, "ranking_task", source)
         df.insert(0, "ranking", ranking)
