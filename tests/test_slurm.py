@@ -111,10 +111,10 @@ def _snakemake_slurm(workdir: Path, env: dict[str, str], *args: str) -> subproce
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_slurm() -> None:
-    """A healthy local Slurm for the session: started by the script, and stopped again unless it was
-    already running before the session."""
+    """A healthy local Slurm for this module's tests: started by the script, and stopped again after
+    them unless it was already running before."""
     status = subprocess.run([str(SCRIPT), "status"], capture_output=True, text=True, timeout=60)
     if status.returncode != 0:
         up = subprocess.run([str(SCRIPT), "up"], capture_output=True, text=True, timeout=900)

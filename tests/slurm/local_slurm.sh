@@ -30,7 +30,7 @@ CLUSTER=iclprune
 PARTITION=debug
 ACCOUNT=iclprune
 DB_PASS=iclprune-local-test
-NODE="$(hostname -s)"
+NODE="$(hostname -s 2>/dev/null || uname -n | cut -d. -f1)"
 PACKAGES=(munge slurmctld slurmd slurm-client slurmdbd slurm-wlm-mysql-plugin mariadb-server)
 # For this script's own daemons and admin commands (clients elsewhere need nothing, see above).
 export SLURM_CONF="$STATE/etc/slurm.conf"
@@ -68,11 +68,19 @@ install_packages() {
     ((${#missing[@]} == 0)) && return 0
     command -v apt-get >/dev/null || die "packages missing (${missing[*]}) and no apt-get to install them"
     log "installing ${missing[*]}"
-    # Debian's maintainer scripts must not start the daemons: this script starts its own.
-    export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+    export DEBIAN_FRONTEND=noninteractive
+    # Debian's maintainer scripts must not start the packages' services: this script starts its own.
+    # policy-rc.d (exit 101 = "not allowed") is Debian's switch for that, removed again afterwards.
+    local policy=/usr/sbin/policy-rc.d ours=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && ours=1
+    fi
+    local failed=0
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
         { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; } ||
-        die "apt-get install ${missing[*]} failed"
+        failed=1
+    ((ours)) && rm -f "$policy"
+    ((failed == 0)) || die "apt-get install ${missing[*]} failed"
 }
 
 render() { # template -> file, filling in @VARS@
