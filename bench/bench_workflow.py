@@ -43,15 +43,15 @@ def _copy_tracked(dest: Path) -> None:
         (dest / "resources").symlink_to(resources)
 
 
-def run_workflow(configfile: str, cores: int) -> tuple[Path, float, Path]:
-    """Run snakemake on ``configfile`` in a fresh copy; returns (benchmarks dir, wall seconds, workdir)."""
+def run_workflow(configfiles: list[str], cores: int) -> tuple[Path, float, Path]:
+    """Run snakemake on ``configfiles`` (later ones override earlier keys) in a fresh copy; returns (benchmarks dir, wall seconds, workdir)."""
     work = Path(tempfile.mkdtemp(prefix="iclprune-bench-workflow-"))
     _copy_tracked(work)
     env = dict(
         os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", ICLPRUNE_RESOURCES=str(work / "resources")
     )
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    cmd = [snakemake, "--cores", str(cores), "--configfile", configfile, "--quiet", "rules"]
+    cmd = [snakemake, "--cores", str(cores), "--configfile", *configfiles, "--quiet", "rules"]
     start = time.perf_counter()
     subprocess.run(cmd, cwd=work, env=env, check=True)
     wall = time.perf_counter() - start
@@ -60,7 +60,7 @@ def run_workflow(configfile: str, cores: int) -> tuple[Path, float, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--configfile", default="config/config.yaml")
+    p.add_argument("--configfile", nargs="+", default=["config/config.yaml"], help="later files override")
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--from", dest="source", default=None, help="tabulate this benchmarks/ dir, do not run")
     p.add_argument("--out", default=str(ROOT / "bench/workflow_times.tsv"))
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.source:
         bench_dir, total = Path(args.source), None
     else:
-        bench_dir, total, work = run_workflow(args.configfile, args.cores)
+        bench_dir, total, work = run_workflow([str(Path(c).resolve()) for c in args.configfile], args.cores)
     table = collect_stage_times(bench_dir)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

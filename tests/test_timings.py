@@ -1,0 +1,91 @@
+"""Per-stage workflow times and benchmark tables are tabulated from measured files, and the README shows
+exactly those numbers."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from iclprune.timings import (
+    collect_stage_times,
+    read_block,
+    render_bench_results,
+    render_stage_times,
+    replace_block,
+    stage_of,
+)
+
+BENCH_HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def test_every_rule_benchmark_path_maps_to_its_stage(root) -> None:
+    """A new rule whose benchmark path no stage pattern knows fails here, not silently in the README."""
+    paths = []
+    for smk in (root / "rules").glob("*.smk"):
+        text = smk.read_text()
+        paths += re.findall(r'benchmark:\s*\n\s*f?"benchmarks/([^"]+)"', text)
+    assert len(paths) >= 12
+    for path in paths:
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        assert stage_of(concrete)
+    assert stage_of("pruning/m/t/0shot/combined.tsv") == "combined_sweep"
+    assert stage_of("induction/m/scores.tsv") == "induction_scores"
+    assert stage_of("induction/m/1shot/retained.tsv") == "retained_capacity"
+    with pytest.raises(ValueError, match="matches no known stage"):
+        stage_of("mystery/x.tsv")
+
+
+def _bench(path, s: float, cpu: float, rss: float = 100.0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(BENCH_HEADER + f"{s}\t0:00:01\t{rss}\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+
+
+def test_collect_sums_jobs_per_stage_in_pipeline_order(tmp_path) -> None:
+    _bench(tmp_path / "figures/fig05_x.tsv", 2.0, 1.5)
+    _bench(tmp_path / "importance/m/a/0shot/heads.tsv", 10.0, 18.0, rss=900)
+    _bench(tmp_path / "importance/m/b/0shot/heads.tsv", 20.0, 30.0, rss=1200)
+    _bench(tmp_path / "pruning/m/a/0shot/heads.tsv", 5.0, 6.0)
+    table = collect_stage_times(tmp_path)
+    assert table.stage.tolist() == ["head_importance", "head_sweep", "figures"]
+    imp = table.set_index("stage").loc["head_importance"]
+    assert (imp.jobs, imp.wall_s, imp.cpu_s, imp.max_rss_mb) == (2, 30.0, 48.0, 1200.0)
+    text = render_stage_times(table, total_wall_s=600.0)
+    assert "| head_importance | 2 | 0.5 | 0.8 | 1200 |" in text
+    assert "| **all jobs** | 4 | 0.6 |" in text
+    assert "**10.0**" in text
+
+
+def test_collect_rejects_missing_and_foreign_files(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="no Snakemake benchmark files"):
+        collect_stage_times(tmp_path)
+    (tmp_path / "claims.tsv").write_text("a\tb\n1\t2\n")
+    with pytest.raises(ValueError, match="not a Snakemake benchmark file"):
+        collect_stage_times(tmp_path)
+
+
+def test_replace_block_needs_markers_and_keeps_the_rest() -> None:
+    text = "intro\n<!-- t:start -->\nold\n<!-- t:end -->\noutro\n"
+    new = replace_block(text, "t", "| a |\n")
+    assert new == "intro\n<!-- t:start -->\n| a |\n<!-- t:end -->\noutro\n"
+    assert read_block(new, "t") == "| a |"
+    with pytest.raises(ValueError, match="markers"):
+        replace_block("no markers here", "t", "x")
+
+
+def test_render_bench_results() -> None:
+    df = pd.DataFrame(
+        {"name": ["scoring_shared_context", "pruned_tokens_per_s"], "value": [2.5, 1234.0],
+         "unit": ["x", "tok/s"], "what": ["shared context vs HFLM", "pruned forward"]}
+    )  # fmt: skip
+    text = render_bench_results(df)
+    assert "| `scoring_shared_context` | 2.50x | shared context vs HFLM |" in text
+    assert "| `pruned_tokens_per_s` | 1.23e+03 tok/s |" in text
+
+
+def test_readme_hardware_table_is_computed(root) -> None:
+    """The README's hardware-per-model-size table is what the workflow's resource planner computes."""
+    from iclprune.placement import hardware_table
+
+    assert read_block((root / "README.md").read_text(), "hardware") == hardware_table().strip()
