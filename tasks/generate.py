@@ -1746,6 +1746,18 @@ FOODS = ["meat", "fish", "cheese", "eggs", "sugar", "bread", "rice"]
 NUMS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 
 
+ROOMS = ["garage", "hall", "garden", "yard", "shed", "kitchen", "attic", "cellar"]
+GIFTS = ["book", "watch", "scarf", "kite", "lamp", "puzzle", "bicycle"]
+
+# Entailment as a choice between two conclusions.  Each template returns a premise and a list of
+# (conclusion stem, word that makes the conclusion follow from the premise, word that makes it not follow).
+# The prompt ends with the stem; the two options are the completing words, so the answer is a content word
+# (a name, place, job, food...) rather than True/False.  Measured on SmolLM2-135M while designing this: the
+# earlier "<hypothesis> True or False?" version sat at chance at every shot (the model's prior over the two
+# label words swamped the premise).  In the "order" templates (older, arrive, taller, gift, never) both options
+# occur in the premise, so picking the right one takes the inference and not just copying.
+
+
 def _two(rng):
     a = person(rng)
     b = person(rng, avoid=(a["N"],))
@@ -1755,21 +1767,11 @@ def _two(rng):
 def _ent_buy(rng):
     a = person(rng)
     n = rng.randint(2, 8)
-    item, place = rng.choice(ITEMS_PL), rng.choice(PLACES)
-    day, day2 = rng.sample(DAYS, 2)
-    m = rng.choice([k for k in NUMS if k != n])
+    item, item2 = rng.sample(ITEMS_PL, 2)
+    place, place2 = rng.sample(PLACES, 2)
+    day = rng.choice(DAYS)
     prem = f"{a['N']} bought {NUMS[n]} {item} at the {place} on {day}."
-    t = [
-        f"{a['N']} bought some {item}.",
-        f"{a['N']} went to the {place} on {day}.",
-        f"{a['N']} bought more than one {item[:-1] if not item.endswith('oes') else item[:-2]}.",
-    ]
-    f = [
-        f"{a['N']} bought {NUMS[m]} {item} at the {place}.",
-        f"{a['N']} bought nothing at the {place}.",
-        f"{a['N']} bought the {item} on {day2}.",
-    ]
-    return prem, t, f
+    return prem, [(f"on {day}, {a['N']} went to the", place, place2), (f"{a['N']} now has some", item, item2)]
 
 
 def _ent_older(rng):
@@ -1778,9 +1780,7 @@ def _ent_older(rng):
     c = person(rng, avoid=(a["N"], b["N"]))
     A, B, C = a["N"], b["N"], c["N"]
     prem = f"{A} is older than {B}, and {B} is older than {C}."
-    t = [f"{A} is older than {C}.", f"{C} is younger than {A}.", f"{B} is younger than {A}."]
-    f = [f"{C} is older than {A}.", f"{A} is younger than {B}.", f"{C} is the oldest of the three."]
-    return prem, t, f
+    return prem, [("the oldest of the three is", A, C), ("the youngest of the three is", C, A)]
 
 
 def _ent_job(rng):
@@ -1788,115 +1788,75 @@ def _ent_job(rng):
     city, city2 = rng.sample(CITY_NAMES, 2)
     job, job2 = rng.sample(JOBS, 2)
     prem = f"{a['N']} lives in {city} and works as a {job}."
-    t = [f"{a['N']} is a {job}.", f"{a['N']} has a job.", f"{a['N']} lives in {city}."]
-    f = [f"{a['N']} is a {job2}.", f"{a['N']} has never had a job.", f"{a['N']} lives in {city2}."]
-    return prem, t, f
+    return prem, [(f"{a['N']} is a", job, job2), (f"{a['N']}'s home is in", city, city2)]
 
 
 def _ent_color(rng):
-    obj, room = rng.choice(OBJECTS), rng.choice(["garage", "hall", "garden", "yard", "shed"])
+    obj = rng.choice(OBJECTS)
+    room, room2 = rng.sample(ROOMS, 2)
     c, c2 = rng.sample(COLORS, 2)
     a = person(rng)
     prem = f"{a['N']}'s {obj} is {c}, and it is kept in the {room}."
-    t = [f"{a['N']} has a {c} {obj}.", f"{a['N']} owns a {obj}.", f"The {obj} is kept in the {room}."]
-    f = [
-        f"{a['N']}'s {obj} is {c2}.",
-        f"{a['N']} does not own a {obj}.",
-        f"The {obj} has never been in the {room}.",
-    ]
-    return prem, t, f
+    return prem, [(f"the {obj} in the {room} is", c, c2), (f"the {c} {obj} is kept in the", room, room2)]
 
 
 def _ent_never(rng):
     a = person(rng)
     food, food2 = rng.sample(FOODS, 2)
     prem = f"{a['N']} never eats {food}, but {a['p']} eats {food2} every day."
-    t = [f"{a['N']} does not eat {food}.", f"{a['N']} eats {food2}."]
-    f = [f"{a['N']} eats {food} every day.", f"{a['N']} never eats {food2}."]
-    return prem, t, f
+    return prem, [(f"{a['N']} does not eat", food, food2), (f"every day {a['N']} eats", food2, food)]
 
 
 def _ent_gift(rng):
     a, b = _two(rng)
-    gift = rng.choice(["book", "watch", "scarf", "kite", "lamp", "puzzle", "bicycle"])
+    gift = rng.choice(GIFTS)
     prem = f"{a['N']} gave {b['N']} a {gift} for {b['pp']} birthday."
-    t = [f"{b['N']} received a {gift}.", f"{a['N']} gave someone a present.", f"{b['N']} had a birthday."]
-    f = [
-        f"{b['N']} received nothing for {b['pp']} birthday.",
-        f"{a['N']} gave {b['N']} nothing.",
-        f"{b['N']} gave {a['N']} a {gift} for {b['pp']} birthday.",
+    return prem, [
+        (f"the {gift} now belongs to", b["N"], a["N"]),
+        ("the one who had a birthday is", b["N"], a["N"]),
     ]
-    return prem, t, f
 
 
 def _ent_cancel(rng):
-    ev, w = rng.choice(EVENTS), rng.choice(WEATHER)
+    ev, ev2 = rng.sample(EVENTS, 2)
+    w = rng.choice(WEATHER)
     day = rng.choice(DAYS)
     prem = f"The {ev} on {day} was cancelled because of {w}."
-    t = [f"The {ev} did not take place on {day}.", f"There was bad weather on {day}."]
-    f = [f"The {ev} took place on {day} as planned.", f"The weather on {day} was perfect."]
-    return prem, t, f
+    return prem, [(f"on {day} there was no", ev, ev2)]
 
 
 def _ent_arrive(rng):
     a, b = _two(rng)
     place = rng.choice(PLACES)
     prem = f"{a['N']} arrived at the {place} before {b['N']}."
-    t = [f"{b['N']} arrived after {a['N']}.", f"{a['N']} was at the {place} before {b['N']} came."]
-    f = [f"{b['N']} arrived before {a['N']}.", f"{a['N']} never went to the {place}."]
-    return prem, t, f
-
-
-def _ent_siblings(rng):
-    a = person(rng)
-    nb, ns = rng.choice([(2, 1), (1, 2), (3, 1), (1, 3), (2, 2)])
-    bro = "one brother" if nb == 1 else f"{NUMS[nb]} brothers"
-    sis = "one sister" if ns == 1 else f"{NUMS[ns]} sisters"
-    prem = f"{a['N']} has {bro} and {sis}."
-    t = [f"{a['N']} has a sister.", f"{a['N']} has a brother.", f"{a['N']} has {NUMS[nb + ns]} siblings."]
-    f = [
-        f"{a['N']} has no brothers.",
-        f"{a['N']} is an only child.",
-        f"{a['N']} has {NUMS[nb + ns + 1]} siblings.",
-    ]
-    return prem, t, f
+    return prem, [("the first to arrive was", a["N"], b["N"]), ("the last to arrive was", b["N"], a["N"])]
 
 
 def _ent_sleep(rng):
     a = person(rng)
-    animal, furn = rng.choice(ANIMALS), rng.choice(FURNITURE)
+    animal, animal2 = rng.sample(ANIMALS, 2)
+    furn, furn2 = rng.sample(FURNITURE, 2)
     prem = f"{a['N']}'s {animal} was sleeping quietly under the {furn}."
-    t = [
-        f"{a['N']}'s {animal} was asleep.",
-        f"{a['N']} has a {animal}.",
-        f"The {animal} was under the {furn}.",
-    ]
-    f = [
-        f"{a['N']}'s {animal} was running around the garden.",
-        f"The {animal} was barking loudly on the {furn}.",
-        f"{a['N']} has no pets.",
-    ]
-    return prem, t, f
+    return prem, [(f"{a['N']} owns a", animal, animal2), (f"the {animal} was under the", furn, furn2)]
 
 
 def _ent_taller(rng):
     a, b = _two(rng)
     prem = f"{a['N']} is taller than {b['N']}, but {b['N']} runs faster than {a['N']}."
-    t = [f"{b['N']} is shorter than {a['N']}.", f"{a['N']} runs more slowly than {b['N']}."]
-    f = [f"{b['N']} is taller than {a['N']}.", f"{a['N']} runs faster than {b['N']}."]
-    return prem, t, f
+    return prem, [
+        ("the shorter of the two is", b["N"], a["N"]),
+        ("the faster runner is", b["N"], a["N"]),
+        ("the taller of the two is", a["N"], b["N"]),
+        ("the slower runner is", a["N"], b["N"]),
+    ]
 
 
 def _ent_all(rng):
-    item, c, c2 = (
-        rng.choice(["cups", "boxes", "chairs", "pens", "balloons", "towels"]),
-        *rng.sample(COLORS, 2),
-    )
+    item = rng.choice(["cups", "boxes", "chairs", "pens", "balloons", "towels"])
+    c, c2 = rng.sample(COLORS, 2)
     place = rng.choice(["kitchen", "classroom", "office", "shop window", "basket"])
     prem = f"All of the {item} in the {place} are {c}."
-    t = [f"The {item} in the {place} are {c}.", f"None of the {item} in the {place} are {c2}."]
-    f = [f"Some of the {item} in the {place} are {c2}.", f"None of the {item} in the {place} are {c}."]
-    return prem, t, f
+    return prem, [(f"every one of the {item} in the {place} is", c, c2)]
 
 
 ENTAIL_TEMPLATES = [
@@ -1908,7 +1868,6 @@ ENTAIL_TEMPLATES = [
     _ent_gift,
     _ent_cancel,
     _ent_arrive,
-    _ent_siblings,
     _ent_sleep,
     _ent_taller,
     _ent_all,
@@ -1918,20 +1877,21 @@ ENTAIL_TEMPLATES = [
 def gen_entail() -> TaskSpec:
     name = "icl_entail"
     rng = task_rng(name)
+    n_t = len(ENTAIL_TEMPLATES)
 
     def make(rng, i, slot, _names):
-        n_t = len(ENTAIL_TEMPLATES)
-        label = (i + i // n_t) % 2  # each template gets both labels; overall exactly balanced
-        prem, t, f = ENTAIL_TEMPLATES[i % n_t](rng)
-        hyp = rng.choice(t if label == 0 else f)
-        return {"premise": prem, "hypothesis": hyp, "choices": ["True", "False"], "label": label}
+        prem, conclusions = ENTAIL_TEMPLATES[i % n_t](rng)
+        stem, gold, dis = rng.choice(conclusions)
+        choices = [dis, gold] if slot else [gold, dis]  # slot alternates -> labels exactly balanced
+        stem = stem[0].upper() + stem[1:]
+        return {"premise": prem, "conclusion": stem, "choices": choices, "label": choices.index(gold)}
 
-    tr, va = generated_splits(rng, make, key=lambda d: d["premise"] + "\n" + d["hypothesis"])
+    tr, va = generated_splits(rng, make, key=lambda d: d["premise"] + "\n" + d["conclusion"])
     return TaskSpec(
         name=name,
-        kind="textual entailment, True/False",
+        kind="textual entailment: the conclusion that follows (2 options)",
         mirrors="RTE, CB",
-        doc_to_text="{{premise}}\nQuestion: {{hypothesis}} True or False?\nAnswer:",
+        doc_to_text="{{premise}}\nQuestion: What follows?\nAnswer: {{conclusion}}",
         train=tr,
         validation=va,
         chance=0.5,
@@ -2039,7 +1999,59 @@ tie
 sink
   Put the dirty dishes in the sink. | The kitchen sink is full of water. | She washed her hands at the sink.
   Heavy stones sink in water. | The boat began to sink after hitting the rock. | Watch the sun sink below the hills.
+crane
+  A crane stood on one leg in the marsh. | The crane spread its wings and flew over the lake. | We saw a white crane catching frogs.
+  A tall crane lifted steel beams onto the roof. | The crane driver moved the load slowly. | Workers used a crane to load the ship.
+jam
+  She spread strawberry jam on her toast. | Grandma made jam from the plums. | The jar of jam was almost empty.
+  We were stuck in a traffic jam for an hour. | A jam on the highway made us late. | The accident caused a long jam near the bridge.
+bill
+  The waiter brought the bill after dinner. | We split the bill between the four of us. | He forgot to pay the electricity bill.
+  The duck pushed its bill into the mud. | The pelican has a huge bill. | The bird cracked the seed with its bill.
+pitch
+  The players ran onto the pitch. | Rain had turned the pitch into mud. | The football pitch was freshly cut.
+  The note was too high in pitch for him to sing. | She can tell the pitch of any note. | The whistle had a very high pitch.
 """
+
+# One short gloss per sense, in the order of the senses in WIC (written for this project).
+WIC_GLOSSES = {
+    "bank": ("the side of a river", "a place that keeps money"),
+    "bat": ("a flying animal", "a stick for hitting a ball"),
+    "bark": ("the sound a dog makes", "the outer layer of a tree"),
+    "light": ("brightness that lets you see", "not heavy"),
+    "match": ("a small stick for making fire", "a game between two sides"),
+    "ring": ("jewelry worn on a finger", "an area where people fight or perform"),
+    "spring": ("the season after winter", "a coil of metal"),
+    "seal": ("a sea animal", "something that closes a container"),
+    "bow": ("a knot with loops", "a weapon for shooting arrows"),
+    "fan": ("a machine that moves air", "a person who loves a team or a band"),
+    "mouse": ("a small rodent", "a device for a computer"),
+    "trunk": ("the main stem of a tree", "the storage space of a car"),
+    "palm": ("the inside of the hand", "a tropical tree"),
+    "letter": ("a sign of the alphabet", "a written message"),
+    "cold": ("low in temperature", "a common illness"),
+    "glasses": ("cups for drinking", "lenses for the eyes"),
+    "watch": ("a small clock on the wrist", "to look at something"),
+    "park": ("a public garden", "to leave a vehicle"),
+    "play": ("a story acted on stage", "to have fun or take part in a game"),
+    "rock": ("a piece of stone", "a kind of loud music"),
+    "pen": ("a tool for writing", "a fenced area for animals"),
+    "club": ("a group of people", "a heavy stick"),
+    "date": ("a day of the calendar", "a sweet fruit"),
+    "nail": ("the hard tip of a finger", "a metal pin for hammering"),
+    "wave": ("moving water in the sea", "a movement of the hand"),
+    "key": ("a tool that opens a lock", "a button on a piano or keyboard"),
+    "scale": ("a device for weighing", "a small plate on a fish's skin"),
+    "fair": ("a fun event with rides", "just and right"),
+    "train": ("a vehicle on rails", "to teach or practice"),
+    "duck": ("a water bird", "to bend down quickly"),
+    "tie": ("a cloth worn around the neck", "a game with an equal score"),
+    "sink": ("a basin for washing", "to go down under water"),
+    "crane": ("a bird with long legs", "a machine for lifting heavy things"),
+    "jam": ("a sweet fruit spread", "a line of stuck cars"),
+    "bill": ("a paper that says how much to pay", "the beak of a bird"),
+    "pitch": ("a field for playing sport", "how high or low a sound is"),
+}
 
 
 def _parse_wic() -> list[tuple[str, list[str], list[str]]]:
@@ -2057,34 +2069,33 @@ def _parse_wic() -> list[tuple[str, list[str], list[str]]]:
 
 
 def gen_wic() -> TaskSpec:
+    # Word sense as a choice between the word's two glosses, given one sentence.  Each word contributes all 6
+    # of its sentences, so each gloss is gold exactly 3 times per word and a prior for one gloss cannot beat
+    # chance.  Measured on SmolLM2-135M while designing this: the earlier sentence-pair version ("Is the word
+    # used with the same meaning in both sentences?" yes/no) sat at chance at every shot.
     name = "icl_wic"
     rng = task_rng(name)
     words = _parse_wic()
     check_unique([w for w, _, _ in words], "WiC word")
+    if sorted(WIC_GLOSSES) != sorted(w for w, _, _ in words):
+        raise ValueError("WIC_GLOSSES must give the glosses of exactly the words in WIC")
     tr, va = halve(rng, words)
 
     def docs_for(part):
         docs = []
         for w, s1, s2 in part:
-            same = [(a, b) for sense in (s1, s2) for i, a in enumerate(sense) for b in sense[i + 1 :]]
-            diff = [(a, b) for a in s1 for b in s2]
-            diff = rng.sample(diff, len(same))  # balanced: 6 same-sense and 6 different-sense pairs
-            for pairs, label in ((same, 1), (diff, 0)):
-                for a, b in pairs:
-                    if rng.random() < 0.5:
-                        a, b = b, a
-                    docs.append(
-                        {"word": w, "sentence1": a, "sentence2": b, "choices": ["no", "yes"], "label": label}
-                    )
+            glosses = WIC_GLOSSES[w]
+            for sense, sentences in enumerate((s1, s2)):
+                for sent in sentences:
+                    docs.append({"word": w, "sentence": sent, "choices": list(glosses), "label": sense})
         rng.shuffle(docs)
-        return docs
+        return balance_binary(docs)
 
     return TaskSpec(
         name=name,
-        kind="word sense: same meaning in two sentences? (yes/no)",
+        kind="word sense: which of two glosses fits the word in a sentence",
         mirrors="WiC",
-        doc_to_text="Sentence 1: {{sentence1}}\nSentence 2: {{sentence2}}\nQuestion: Is the word "
-        "'{{word}}' used with the same meaning in both sentences?\nAnswer:",
+        doc_to_text="Sentence: {{sentence}}\nQuestion: What does '{{word}}' mean in this sentence?\nAnswer:",
         train=docs_for(tr),
         validation=docs_for(va)[:VAL_CAP],
         chance=0.5,
@@ -2095,126 +2106,91 @@ def gen_wic() -> TaskSpec:
 # Pronoun / blank resolution (Winogrande/WSC-like twin sentences)
 # ----------------------------------------------------------------------------------------------------------
 
-# People schemas: sentence with {A}, {B} and '_' | word making _ = A | word making _ = B
-WINO_PEOPLE = """
-{A} could not lift the box, but {B} could, because _ was much {x}. | weaker | stronger
-{A} asked {B} for help with the homework because _ was {x} at math. | bad | good
-{A} lent money to {B} because _ was {x}. | rich | broke
-{A} was taller than {B}, so _ {x} the book from the top shelf. | got | could not reach
-{A} beat {B} in the race because _ had {x}. | trained very hard | not trained at all
-{A} apologized to {B} because _ had {x}. | been rude | been insulted
-{A} thanked {B} because _ had {x} a kind gift. | received | given
-{A} visited {B} in the hospital because _ {x}. | was worried | was sick
-{A} taught {B} to swim because _ {x}. | was an expert swimmer | was afraid of the water
-{A} envied {B} because _ had {x} car. | an old, broken | a shiny new
-{A} woke {B} up early because _ {x}. | needed a ride to work | had an early flight
-{A} gave {B} a map because _ {x} the town. | knew | did not know
-{A} called a doctor for {B} because _ {x}. | was worried | had a high fever
-{A} could not see the stage over {B} because _ was so {x}. | short | tall
-{A} waited for {B} at the station because _ {x}. | was early | was late
-{A} forgave {B} because _ {x}. | was kind | said sorry
-{A} shared lunch with {B} because _ {x}. | had brought plenty of food | had forgotten to bring food
-{A} asked {B} for directions because _ was {x}. | lost | a local
+# Twin-sentence schemas with a person {A} and an object {O}: a pronoun ('_' in the schema) stands for one of
+# them, and the predicate {x} decides which.  Columns: sentence | predicate that makes the pronoun the person |
+# predicate that makes it the object | four objects the schema is instantiated with.  Each predicate suits one
+# referent only (selectional restrictions: a person is hungry or late, food is rotten or hot), and the pronoun
+# agrees with it ('he'/'she' for the person, 'it' for the object), as a WSC pronoun does.  Measured on
+# SmolLM2-135M while designing this (60 validation docs, 0/1/5 shots): the earlier person-vs-person and
+# object-vs-object blank schemas ("Amy waited for Chloe because _ was late") sat at chance at every shot, and
+# so did these schemas with a blank '_' in place of the pronoun (0.48/0.53/0.43); with the pronoun the model
+# learns the agreement from the demonstrations (0.58/0.68/0.83).
+WINO_SCHEMAS = """
+{A} could not eat the {O} because _ {x}. | was already full | was too hot | soup; stew; porridge; pie
+{A} put on the {O} because _ {x}. | was freezing | was warm and dry | coat; sweater; jacket; scarf
+{A} threw away the {O} because _ {x}. | was not hungry | was rotten | apple; bread; cheese; banana
+{A} could not read the {O} because _ {x}. | was too tired | was written in tiny letters | letter; sign; note; map
+{A} returned the {O} to the shop because _ {x}. | did not like it | was broken | lamp; radio; kettle; toaster
+{A} could not lift the {O} because _ {x}. | was too weak | was too heavy | box; suitcase; table; rock
+{A} sold the {O} because _ {x}. | needed money | was too old | car; bicycle; piano; boat
+{A} washed the {O} because _ {x}. | liked things clean | was covered in mud | shirt; towel; blanket; rug
+{A} could not open the {O} because _ {x}. | had lost the key | was locked | door; gate; drawer; chest
+{A} dropped the {O} because _ {x}. | was clumsy | was slippery | glass; plate; bottle; bowl
+{A} fixed the {O} because _ {x}. | was good with tools | was broken | chair; clock; fence; bicycle
+{A} bought the {O} because _ {x}. | had saved enough money | was on sale | hat; lamp; rug; vase
+{A} could not hear the {O} because _ {x}. | was half asleep | was too quiet | radio; music; bell; speech
+{A} hid the {O} because _ {x}. | was afraid of thieves | was very valuable | watch; necklace; ring; coin
+{A} watered the {O} because _ {x}. | was a careful gardener | was dry | plant; lawn; tree; flower
+{A} ate the {O} because _ {x}. | was hungry | was delicious | cake; pie; apple; sandwich
+{A} turned off the {O} because _ {x}. | was going to bed | was too loud | radio; television; alarm; music
+{A} charged the {O} because _ {x}. | was leaving on a trip | was out of power | phone; laptop; camera; torch
+{A} could not drink the {O} because _ {x}. | was feeling sick | was boiling hot | tea; coffee; cocoa; milk
+{A} painted the {O} because _ {x}. | was bored | was peeling | fence; door; wall; shed
+{A} could not find the {O} because _ {x}. | was not wearing glasses | was very small | key; coin; button; ring
+{A} sharpened the {O} because _ {x}. | wanted to draw | was blunt | pencil; knife; axe; saw
+{A} cleaned the {O} because _ {x}. | was expecting guests | was dusty | shelf; window; table; floor
+{A} laughed at the {O} because _ {x}. | was in a good mood | was funny | joke; cartoon; movie; story
+{A} closed the {O} because _ {x}. | was feeling cold | was banging in the wind | window; door; gate; shutter
+{A} missed the {O} because _ {x}. | was late | left early | train; bus; ferry; flight
+{A} could not wear the {O} because _ {x}. | had grown too tall | had shrunk in the wash | sweater; shirt; dress; skirt
+{A} kept the {O} because _ {x}. | loved it | was still useful | bicycle; radio; lamp; chair
+{A} could not afford the {O} because _ {x}. | was poor | was too expensive | car; house; watch; boat
 """
 
-# Object schemas: sentence with {X}, {Y} | word making _ = X | word making _ = Y ; followed by object pairs.
-WINO_OBJECTS = [
-    (
-        "The {X} did not fit in the {Y} because the _ was too {x}.",
-        "big",
-        "small",
-        "trophy suitcase; laptop backpack; cake box; painting frame; pizza oven; guitar closet; watermelon bag; "
-        "turkey oven; piano elevator; bicycle car; pumpkin basket; mattress van; lamp box; sofa trailer; "
-        "tree pot; coat drawer",
-    ),
-    (
-        "The {X} broke the {Y} because the _ was so {x}.",
-        "hard",
-        "fragile",
-        "rock window; hammer plate; ball vase; stone mirror; brick glass; baseball lamp; hailstone windshield; "
-        "marble teacup; spoon eggshell; cannonball vase",
-    ),
-    (
-        "I poured water from the {X} into the {Y} until the _ was {x}.",
-        "empty",
-        "full",
-        "bottle glass; jug cup; bucket pot; kettle mug; pitcher bowl; can vase; jar bottle; teapot cup; "
-        "barrel tank; bucket aquarium",
-    ),
-    (
-        "The {X} was heavier than the {Y}, so the _ was {x} to carry.",
-        "harder",
-        "easier",
-        "piano chair; fridge toaster; suitcase purse; television radio; desk stool; anvil pillow; rock feather; "
-        "bookcase book; car bicycle; sofa cushion",
-    ),
-    (
-        "The {X} won the race against the {Y} because the _ was much {x}.",
-        "faster",
-        "slower",
-        "cheetah turtle; horse pig; rabbit snail; dog duck; hawk pigeon; train bus; jet balloon; deer cow; "
-        "motorbike tractor; speedboat canoe",
-    ),
-    (
-        "The {X} could not hold the {Y} because the _ was too {x}.",
-        "weak",
-        "heavy",
-        "shelf television; branch bear; rope truck; bag anvil; table elephant; chair giant; bridge train; "
-        "hook backpack; string kite",
-    ),
-]
+
+def _parse_wino() -> list[tuple[str, str, str, list[str]]]:
+    schemas = []
+    for line in WINO_SCHEMAS.strip().splitlines():
+        sent, x_person, x_object, objects = (x.strip() for x in line.split("|"))
+        schemas.append((sent, x_person, x_object, [o.strip() for o in objects.split(";")]))
+    check_unique([s[0] for s in schemas], "pronoun schema")
+    return schemas
 
 
 def gen_pronoun() -> TaskSpec:
     name = "icl_pronoun"
     rng = task_rng(name)
-    people = []
-    for line in WINO_PEOPLE.strip().splitlines():
-        sent, wa, wb = (x.strip() for x in line.split("|"))
-        people.append((sent, wa, wb))
-    objs = []  # (schema_idx, sentence, wordX, wordY, X, Y)
-    for si, (sent, wx, wy, pairs) in enumerate(WINO_OBJECTS):
-        for pr in pairs.split(";"):
-            x, y = pr.split()
-            objs.append((si, sent, wx, wy, x, y))
-    tr_p, va_p = halve(rng, people)  # people schemas split between train and validation
-    tr_o, va_o = halve(rng, objs, strata=lambda o: o[0])  # object pairs split within each schema
+    tr, va = halve(rng, _parse_wino())  # schemas split between train and validation
 
-    def docs_for(ppl, obj, names_per_schema):
+    def docs_for(part):
         docs = []
-        for sent, wa, wb in ppl:
-            for _ in range(names_per_schema):
-                a = person(rng)
-                b = person(rng, avoid=(a["N"],))
-                for word, ans in ((wa, a["N"]), (wb, b["N"])):
-                    s = sent.replace("{A}", a["N"]).replace("{B}", b["N"]).replace("{x}", word)
+        for sent, x_person, x_object, objects in part:
+            for obj in objects:
+                who = person(rng)
+                name = who["N"]
+                for x, ans, pron in (
+                    (x_person, name, who["p"]),
+                    (x_object, obj, "it"),
+                ):  # twins flip the answer
+                    text = sent.replace("{A}", name).replace("{O}", obj).replace("{x}", x).replace("_", pron)
                     docs.append(
                         {
-                            "sentence": s,
-                            "option1": a["N"],
-                            "option2": b["N"],
-                            "choices": [a["N"], b["N"]],
-                            "label": [a["N"], b["N"]].index(ans),
+                            "sentence": text,
+                            "pronoun": pron,
+                            "choices": [name, obj],
+                            "label": [name, obj].index(ans),
                         }
                     )
-        for _si, sent, wx, wy, x, y in obj:
-            for word, ans in ((wx, x), (wy, y)):
-                s = sent.replace("{X}", x).replace("{Y}", y).replace("{x}", word)
-                docs.append(
-                    {"sentence": s, "option1": x, "option2": y, "choices": [x, y], "label": [x, y].index(ans)}
-                )
         rng.shuffle(docs)
-        return docs
+        return balance_binary(docs)
 
-    train = docs_for(tr_p, tr_o, 4)
-    val = docs_for(va_p, va_o, 3)
     return TaskSpec(
         name=name,
-        kind="blank / pronoun resolution (2 options)",
+        kind="pronoun resolution: person or object (2 options)",
         mirrors="Winogrande, WSC, ReCoRD",
-        doc_to_text="{{sentence}}\nQuestion: Who or what is _?\nAnswer:",
-        train=train,
-        validation=val[:VAL_CAP],
+        doc_to_text="{{sentence}}\nQuestion: Who or what does '{{pronoun}}' refer to?\nAnswer:",
+        train=docs_for(tr),
+        validation=docs_for(va)[:VAL_CAP],
         chance=0.5,
     )
 
