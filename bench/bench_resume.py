@@ -67,9 +67,9 @@ def main() -> None:
         ffn_dim=512,
         pad_token_id=tok.pad_token_id or 0,
     )
-    run("tiny_opt", Evaluator(opt, tok, batch_size=8), shots=5, limit=16, rounds=5)
+    run("tiny_opt", Evaluator(opt, tok, batch_size=8), shots=5, limit=8, rounds=5)
     smollm2, tok = load_model("embedded")
-    run("smollm2", Evaluator(smollm2, tok, batch_size=8), shots=5, limit=8, rounds=3)
+    run("smollm2", Evaluator(smollm2, tok, batch_size=8), shots=1, limit=4, rounds=3)
 
 
 if __name__ == "__main__":

@@ -195,12 +195,15 @@ class _Scorer:
         self, out: OutputSites, final: torch.Tensor, softmax_dtype: torch.dtype | None
     ) -> list[Response]:
         """``final``: the last layer's output ``(B, T, d_model)`` → one response per request."""
-        logits = out.logits(final[self.b_idx, self.t_idx])  # (P, vocab)
+        at = final.device  # layers may sit on several devices (device_map): follow the tensors
+        logits = out.logits(final[self.b_idx.to(at), self.t_idx.to(at)])  # (P, vocab)
         logprobs = torch.log_softmax(logits, dim=-1, dtype=softmax_dtype)
-        picked = logprobs[self.q_pos, self.q_tok]
-        sums = torch.zeros(self.n, dtype=picked.dtype, device=picked.device).index_add_(0, self.q_req, picked)
-        wrong = (logprobs.argmax(dim=-1)[self.q_pos] != self.q_tok).long()
-        misses = torch.zeros(self.n, dtype=torch.long, device=wrong.device).index_add_(0, self.q_req, wrong)
+        at = logprobs.device
+        q_pos, q_tok, q_req = self.q_pos.to(at), self.q_tok.to(at), self.q_req.to(at)
+        picked = logprobs[q_pos, q_tok]
+        sums = torch.zeros(self.n, dtype=picked.dtype, device=at).index_add_(0, q_req, picked)
+        wrong = (logprobs.argmax(dim=-1)[q_pos] != q_tok).long()
+        misses = torch.zeros(self.n, dtype=torch.long, device=at).index_add_(0, q_req, wrong)
         return [(float(s), not bool(m)) for s, m in zip(sums.tolist(), misses.tolist(), strict=True)]
 
 
