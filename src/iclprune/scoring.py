@@ -4,14 +4,15 @@ A multiple-choice document asks for the log-likelihood of every choice after the
 lm-eval's stock ``HFLM`` runs ``context + choice`` once per choice. :func:`loglikelihoods` runs each
 distinct context once and scores every continuation from its cached keys/values:
 
-1. **Prefix pass.** The contexts of a batch, minus their last token, right-padded into one ``(G, Tp)``
-   batch (no attention mask: right padding cannot reach a real token through a causal mask), with
-   ``use_cache=True`` and ``logits_to_keep=1`` (their logits are never read).
-2. **Suffix pass.** The cache is expanded along the batch to one row per continuation
-   (``Cache.batch_select_indices`` with repeated indices); each row is ``[last context token] +
-   continuation[:-1]``, right-padded to ``(R, Ts)``, with ``position_ids`` continuing from its own
-   context length and a ``(R, Tp + Ts)`` attention mask that hides the prefix padding. Every position
-   of this pass predicts one continuation token.
+1. **Context pass.** The distinct contexts of a batch, right-padded into one ``(G, Tc)`` batch (no
+   attention mask: right padding cannot reach a real token through a causal mask), with
+   ``use_cache=True`` and ``logits_to_keep`` set to the contexts' last positions: those ``(G, V)``
+   logits score every continuation's first token (so one-token choices need nothing more).
+2. **Continuation pass** (only for continuations of ≥ 2 tokens). The cache is expanded along the batch
+   to one row per continuation (``Cache.batch_select_indices`` with repeated indices); each row is
+   ``continuation[:-1]``, right-padded to ``(R, Ts)``, with ``position_ids`` continuing after its own
+   context and an ``(R, Tc + Ts)`` attention mask that hides the context padding. Every real position
+   of this pass predicts the next continuation token.
 
 Numbers equal HFLM's up to floating-point reassociation (|Δ| < 1e-4 in fp32; tested on Llama with GQA,
 OPT and GPT-NeoX, under head/FFN masks). Requests are tokenised by :func:`encode_instances` exactly as
@@ -144,7 +145,7 @@ def first_nonfinite_layer(model: nn.Module, example: Example) -> int | None:
         return hook
 
     handles = [ls.layer.register_forward_hook(make(ls.index)) for ls in sites.layers]
-    device = next(model.parameters()).device
+    device = model.get_input_embeddings().weight.device
     try:
         with torch.no_grad():
             ids = torch.tensor([example.context + example.continuation[:-1]], device=device)
@@ -231,7 +232,7 @@ def _score_rows(
     is expanded to one row per such continuation and ``continuation[:-1]`` is fed as ``(R, Ts)`` with
     positions continuing after its context and an ``(R, Tc + Ts)`` mask hiding the context padding.
     """
-    device = next(model.parameters()).device
+    device = model.get_input_embeddings().weight.device  # inputs go here; logits may come back elsewhere
     groups: list[int] = []
     for r in rows:
         if not groups or groups[-1] != r.group:
@@ -251,14 +252,15 @@ def _score_rows(
         use_cache=bool(long_rows),
         logits_to_keep=keep,
     )
-    col = torch.tensor([last.index(n) for n in ctx_len], device=device)
-    first = _logprobs(out.logits[torch.arange(len(groups), device=device), col])  # (G, V)
+    out_dev = out.logits.device
+    col = torch.tensor([last.index(n) for n in ctx_len], device=out_dev)
+    first = _logprobs(out.logits[torch.arange(len(groups), device=out_dev), col])  # (G, V)
     past = out.past_key_values if long_rows else None
     del out
-    row_slot = torch.tensor([slot[r.group] for r in rows], device=device)  # (R_all,)
-    first_tok = torch.tensor([r.continuation[0] for r in rows], device=device)
-    sums = first[row_slot, first_tok].double()  # (R_all,)
-    greedy = first.argmax(dim=-1)[row_slot] == first_tok  # (R_all,)
+    row_slot = torch.tensor([slot[r.group] for r in rows])  # (R_all,), on the CPU
+    first_tok = torch.tensor([r.continuation[0] for r in rows], device=out_dev)
+    sums = first[row_slot.to(out_dev), first_tok].double()  # (R_all,)
+    greedy = first.argmax(dim=-1)[row_slot.to(out_dev)] == first_tok  # (R_all,)
     if long_rows:
         sub = [rows[b] for b in long_rows]
         R, Ts = len(sub), max(len(r.continuation) - 1 for r in sub)
@@ -275,8 +277,8 @@ def _score_rows(
             pos[b] = torch.arange(c, c + Ts)
             attn[b, :c] = 1
             attn[b, Tc : Tc + n] = 1
-        sel = row_slot[torch.tensor(long_rows, device=device)]
-        if len(groups) != R or bool((sel != torch.arange(R, device=device)).any()):
+        sel = row_slot[torch.tensor(long_rows)]  # CPU indices index a cache on any device(s)
+        if len(groups) != R or bool((sel != torch.arange(R)).any()):
             past.batch_select_indices(sel)  # (G, ...) → (R, ...): each row gets its context's cache
         logits = model(
             input_ids=inp.to(device),
@@ -287,9 +289,9 @@ def _score_rows(
         ).logits  # (R, Ts, V)
         del past
         logprobs = _logprobs(logits)
-        targets, valid = targets.to(device), valid.to(device)
+        targets, valid = targets.to(logits.device), valid.to(logits.device)
         picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (R, Ts)
-        idx = torch.tensor(long_rows, device=device)
+        idx = torch.tensor(long_rows, device=sums.device)
         sums[idx] += (picked.double() * valid).sum(dim=-1)
         greedy[idx] &= ((logprobs.argmax(dim=-1) == targets) | ~valid).all(dim=-1)
     return list(zip(sums.tolist(), greedy.tolist(), strict=True))
