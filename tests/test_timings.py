@@ -89,3 +89,11 @@ def test_readme_hardware_table_is_computed(root) -> None:
     from iclprune.placement import hardware_table
 
     assert read_block((root / "README.md").read_text(), "hardware") == hardware_table().strip()
+
+
+def test_readme_performance_table_is_the_measured_one(root) -> None:
+    """The README's benchmark table is the rendering of bench/results.tsv (written by `make bench`)."""
+    results = pd.read_csv(root / "bench/results.tsv", sep="\t")
+    assert (
+        read_block((root / "README.md").read_text(), "bench-results") == render_bench_results(results).strip()
+    )
