@@ -97,3 +97,13 @@ def test_readme_performance_table_is_the_measured_one(root) -> None:
     assert (
         read_block((root / "README.md").read_text(), "bench-results") == render_bench_results(results).strip()
     )
+
+
+def test_readme_workflow_times_are_the_measured_ones(root) -> None:
+    """The README's `make run` time table is the rendering of bench/workflow_times.tsv (+ .json total)."""
+    import json
+
+    tsv = root / "bench/workflow_times.tsv"
+    meta = json.loads(tsv.with_suffix(".json").read_text())
+    expected = render_stage_times(pd.read_csv(tsv, sep="\t"), meta["total_wall_s"]).strip()
+    assert read_block((root / "README.md").read_text(), "workflow-times") == expected
