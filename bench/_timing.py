@@ -51,3 +51,19 @@ def report(name: str, ratio: float, *, what: str = "", **details: float) -> None
     extra = ", ".join(f"{k}={v:.4f}s" for k, v in details.items())
     tail = f"  # {what}" if what else ""
     print(f"{name}: {ratio:.3f}x  ({extra}){tail}", flush=True)
+
+
+def report_ratio(
+    name: str, times: dict[str, list[float]], numerator: str, denominator: str, *, what: str = ""
+) -> None:
+    """:func:`report` of the median per-round ratio ``times[numerator] / times[denominator]``, with both
+    median timings."""
+    report(
+        name,
+        median_ratio(times[numerator], times[denominator]),
+        what=what,
+        **{
+            numerator: statistics.median(times[numerator]),
+            denominator: statistics.median(times[denominator]),
+        },
+    )

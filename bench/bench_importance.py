@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import torch
-from _timing import median_ratio, report, side_by_side
+from _timing import report_ratio, side_by_side
 
 from iclprune.batching import Example, batch_loss, collate
 from iclprune.importance import head_importance
@@ -51,12 +50,12 @@ def run(name: str, model: torch.nn.Module, exs: list[Example], rounds: int) -> N
         },
         rounds=rounds,
     )
-    report(
+    report_ratio(
         f"importance_vs_forward_backward_{name}",
-        median_ratio(times["ours"], times["plain"]),
+        times,
+        "ours",
+        "plain",
         what=f"head importance (both variants) / plain forward+backward, {name}, same tokens (target <= 1.15)",
-        ours=statistics.median(times["ours"]),
-        plain=statistics.median(times["plain"]),
     )
 
 

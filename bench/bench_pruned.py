@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import os
-import statistics
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,7 +19,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np
 import torch
-from _timing import median_ratio, report, side_by_side
+from _timing import report_ratio, side_by_side
 
 from iclprune.components import Mask
 from iclprune.models import load_model, tiny_model
@@ -61,15 +60,15 @@ def run(name: str, model: torch.nn.Module, batch: int, length: int, rounds: int)
 
     check_same_function(model, mask, ids[:2, :32])
     times = side_by_side({"masked": dense, "pruned": pruned}, rounds=rounds)
-    report(
+    report_ratio(
         f"pruned_vs_masked_{name}",
-        median_ratio(times["masked"], times["pruned"]),
+        times,
+        "masked",
+        "pruned",
         what=(
             f"masked dense / physically pruned forward (70% heads, 20% FFNs removed), {name}, "
             f"{batch}x{length} tokens; parameters {n_parameters(small) / n_parameters(model):.2f} of dense"
         ),
-        masked=statistics.median(times["masked"]),
-        pruned=statistics.median(times["pruned"]),
     )
 
 

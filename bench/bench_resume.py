@@ -11,7 +11,6 @@ faster). Timed side by side (naive, resume, naive, ...), median ratio.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,7 +19,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import pandas as pd
 import torch
-from _timing import median_ratio, report, side_by_side
+from _timing import report_ratio, side_by_side
 
 from iclprune.evaluation import Evaluator, build_requests
 from iclprune.models import load_model, tiny_model
@@ -42,15 +41,15 @@ def run(name: str, evaluator: Evaluator, shots: int, limit: int, rounds: int) ->
         rounds=rounds,
         warmup=0,
     )
-    report(
+    report_ratio(
         f"ffn_oracle_resume_vs_naive_{name}",
-        median_ratio(times["naive"], times["resume"]),
+        times,
+        "naive",
+        "resume",
         what=(
             f"naive FFN oracle sweep / residual-stream resume, {name}, {TASK} {shots}-shot, "
             f"{reqs.n_docs} docs, {len(fast[0])} knock-outs (target >= 1.7)"
         ),
-        naive=statistics.median(times["naive"]),
-        resume=statistics.median(times["resume"]),
     )
 
 
