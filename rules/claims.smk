@@ -8,17 +8,17 @@ rule claims:
         head_sweeps=paths(
             "results/pruning/{model}/{task}/{shot}shot/heads.parquet",
             task=TASKS,
-            shot=SHOTS,
+            shot=SWEEP_SHOTS,
         ),
         ffn_sweeps=paths(
             "results/pruning/{model}/{task}/{shot}shot/ffns.parquet",
             task=TASKS,
-            shot=SHOTS,
+            shot=SWEEP_SHOTS,
         ),
         combined=paths(
             "results/pruning/{model}/{task}/{shot}shot/combined.parquet",
             task=TASKS,
-            shot=SHOTS,
+            shot=SWEEP_SHOTS,
         ),
         aggregate=paths(
             "results/rankings/{model}/aggregate/{shot}shot/heads.parquet", shot=SHOTS
@@ -26,7 +26,7 @@ rule claims:
         oracle=paths(
             "results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
             task=TASKS,
-            shot=SHOTS,
+            shot=SWEEP_SHOTS,
         ),
         cross_task=paths(
             "results/agreement/{model}/{shot}shot/cross_task.tsv", shot=SHOTS

@@ -1,5 +1,6 @@
 # Helpers shared by every rule file (no rules here).
 import json
+import re
 
 from iclprune.download import hub_repo_id
 from iclprune.models import ModelRef
@@ -9,7 +10,7 @@ from iclprune.placement import (
     runs_on_cpu,
     stage_resources,
 )
-from iclprune.taskdefs import check_task_names
+from iclprune.taskdefs import check_disjoint_tasks, check_sweep_shots, check_task_names
 
 if config["model"] not in config["models"]:
     raise ValueError(
@@ -22,6 +23,10 @@ MODEL_SPEC = config["models"][MODEL]
 ModelRef.parse(MODEL_SPEC["source"])
 TASKS = config["tasks"]
 SHOTS = config["shots"]
+OOD_TASKS = config.get("ood_tasks", [])
+# The evaluation-heavy stages run at SWEEP_SHOTS (config `sweep_shots`, default every shot).
+SWEEP_SHOTS = check_sweep_shots(config.get("sweep_shots"), SHOTS)
+check_disjoint_tasks(TASKS, OOD_TASKS)
 CONTAINER = config["container"]
 # Rules that run the model use the CUDA image unless the model takes the CPU path.
 MODEL_CONTAINER = CONTAINER if runs_on_cpu(MODEL_SPEC) else config["container_gpu"]
@@ -101,13 +106,28 @@ def all_targets():
     return [f"results/figures/{stem}.pdf" for stem in FIGURES] + ["results/claims.tsv"]
 
 
-OOD_TASKS = config.get("ood_tasks", [])
 VARIANT = config["importance"]["variant"]
 TRANSFER_RANKINGS = ["high", "low", "aggregate"]
 
 
 def paths(pattern, **wildcards):
     return expand(pattern, model=MODEL, **wildcards)
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly one of `names` (none: matches nothing)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def transfer_outputs(rankings):
+    """Named outputs of a head-pruning job's transfer sweeps: <ranking>, <ranking>_sidecar."""
+    out = {}
+    for r in rankings:
+        out[r] = f"results/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.parquet"
+        out[f"{r}_sidecar"] = (
+            f"results/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.json"
+        )
+    return out
 
 
 def combined_grid():
@@ -141,24 +161,26 @@ def build_figures():
                 "oracle": paths(
                     "results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
                     task=TASKS,
-                    shot=SHOTS,
+                    shot=SWEEP_SHOTS,
                 )
             },
             options={},
         ),
         "fig05_head_pruning": dict(
             item="fig05",
-            inputs={"sweeps": paths(sweep, task=TASKS, shot=SHOTS, kind="heads")},
+            inputs={"sweeps": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="heads")},
             options={},
         ),
         "fig06_ffn_pruning": dict(
             item="fig06",
-            inputs={"sweeps": paths(sweep, task=TASKS, shot=SHOTS, kind="ffns")},
+            inputs={"sweeps": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="ffns")},
             options={},
         ),
         "fig07_combined_pruning": dict(
             item="fig07",
-            inputs={"grid": paths(sweep, task=TASKS, shot=SHOTS, kind="combined")},
+            inputs={
+                "grid": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="combined")
+            },
             options={},
         ),
         "fig08_cross_task_srcc": dict(
@@ -174,9 +196,9 @@ def build_figures():
         "fig09_cross_task_transfer": dict(
             item="fig09",
             inputs={
-                "own": paths(sweep, task=TASKS, shot=SHOTS, kind="heads"),
+                "own": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="heads"),
                 "other": paths(
-                    transfer, task=TASKS, shot=SHOTS, ranking=TRANSFER_RANKINGS
+                    transfer, task=TASKS, shot=SWEEP_SHOTS, ranking=TRANSFER_RANKINGS
                 ),
             },
             options={"percents": percents, "layout": "mean"},
@@ -201,9 +223,9 @@ def build_figures():
         figures[f"fig{number}_transfer_per_task"] = dict(
             item="fig09",
             inputs={
-                "own": paths(sweep, task=tasks, shot=SHOTS, kind="heads"),
+                "own": paths(sweep, task=tasks, shot=SWEEP_SHOTS, kind="heads"),
                 "other": paths(
-                    transfer, task=tasks, shot=SHOTS, ranking=TRANSFER_RANKINGS
+                    transfer, task=tasks, shot=SWEEP_SHOTS, ranking=TRANSFER_RANKINGS
                 ),
             },
             options={"percents": percents, "layout": "grid", "tasks": tasks},
@@ -248,9 +270,9 @@ def build_figures():
         figures["fig09_ood_transfer"] = dict(
             item="fig09",
             inputs={
-                "own": paths(sweep, task=OOD_TASKS, shot=SHOTS, kind="heads"),
+                "own": paths(sweep, task=OOD_TASKS, shot=SWEEP_SHOTS, kind="heads"),
                 "other": paths(
-                    transfer, task=OOD_TASKS, shot=SHOTS, ranking="aggregate"
+                    transfer, task=OOD_TASKS, shot=SWEEP_SHOTS, ranking="aggregate"
                 ),
             },
             options={"percents": percents, "layout": "grid", "tasks": OOD_TASKS},

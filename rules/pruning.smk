@@ -1,90 +1,17 @@
-rule head_sweep:
+# Pruning experiments, one job per (task, shot) and family, each on one resident model that every mask
+# of the job shares (a mask common to two sweeps is evaluated once). Outputs keep one file per sweep:
+#   results/pruning/{model}/{task}/{shot}shot/{heads,ffns,combined}.parquet
+#   results/transfer/{model}/{task}/{shot}shot/{high,low,aggregate}.parquet
+
+
+wildcard_constraints:
+    shot=r"\d+",
+
+
+rule head_pruning:
+    """Head sweep under the task's own ranking + cross-task transfer (high/low SRCC partner, aggregate)."""
     input:
         heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
-    output:
-        sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
-        sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
-    log:
-        "logs/pruning/{model}/{task}/{shot}shot/heads.log",
-    benchmark:
-        "benchmarks/pruning/{model}/{task}/{shot}shot/heads.tsv"
-    container:
-        MODEL_CONTAINER
-    threads: 2
-    resources:
-        **rule_resources("head_sweep", "sweep"),
-    params:
-        spec=model_spec_json(),
-        grid=grid("heads"),
-        variant=config["importance"]["variant"],
-        limit=config["evaluation"]["limit"],
-        batch_size=config["evaluation"]["batch_size"],
-        shared_context=config["evaluation"]["shared_context"],
-        seed=config["seed"],
-        metric=task_metric,
-    script:
-        "../scripts/pruning_sweep.py"
-
-
-rule ffn_sweep:
-    input:
-        ffns="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
-    output:
-        sweep="results/pruning/{model}/{task}/{shot}shot/ffns.parquet",
-        sidecar="results/pruning/{model}/{task}/{shot}shot/ffns.json",
-    log:
-        "logs/pruning/{model}/{task}/{shot}shot/ffns.log",
-    benchmark:
-        "benchmarks/pruning/{model}/{task}/{shot}shot/ffns.tsv"
-    container:
-        MODEL_CONTAINER
-    threads: 2
-    resources:
-        **rule_resources("ffn_sweep", "sweep"),
-    params:
-        spec=model_spec_json(),
-        grid=grid("ffns"),
-        variant=config["importance"]["variant"],
-        limit=config["evaluation"]["limit"],
-        batch_size=config["evaluation"]["batch_size"],
-        shared_context=config["evaluation"]["shared_context"],
-        seed=config["seed"],
-        metric=task_metric,
-    script:
-        "../scripts/pruning_sweep.py"
-
-
-rule combined_sweep:
-    input:
-        heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
-        ffns="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
-    output:
-        sweep="results/pruning/{model}/{task}/{shot}shot/combined.parquet",
-        sidecar="results/pruning/{model}/{task}/{shot}shot/combined.json",
-    log:
-        "logs/pruning/{model}/{task}/{shot}shot/combined.log",
-    benchmark:
-        "benchmarks/pruning/{model}/{task}/{shot}shot/combined.tsv"
-    container:
-        MODEL_CONTAINER
-    threads: 2
-    resources:
-        **rule_resources("combined_sweep", "combined"),
-    params:
-        spec=model_spec_json(),
-        grid=combined_grid(),
-        variant=config["importance"]["variant"],
-        limit=config["evaluation"]["limit"],
-        batch_size=config["evaluation"]["batch_size"],
-        shared_context=config["evaluation"]["shared_context"],
-        seed=config["seed"],
-        metric=task_metric,
-    script:
-        "../scripts/pruning_sweep.py"
-
-
-rule transfer_sweep:
-    input:
         srcc="results/agreement/{model}/{shot}shot/cross_task.tsv",
         importance=expand(
             "results/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
@@ -92,21 +19,24 @@ rule transfer_sweep:
         ),
         aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
     output:
-        sweep="results/transfer/{model}/{task}/{shot}shot/{ranking}.parquet",
-        sidecar="results/transfer/{model}/{task}/{shot}shot/{ranking}.json",
+        **transfer_outputs(TRANSFER_RANKINGS),
+        sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
+        sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
     log:
-        "logs/transfer/{model}/{task}/{shot}shot/{ranking}.log",
+        "logs/pruning/{model}/{task}/{shot}shot/heads.log",
     benchmark:
-        "benchmarks/transfer/{model}/{task}/{shot}shot/{ranking}.tsv"
+        "benchmarks/pruning/{model}/{task}/{shot}shot/heads.tsv"
     wildcard_constraints:
-        ranking="high|low|aggregate",
+        task=one_of(TASKS),
     container:
         MODEL_CONTAINER
     threads: 2
     resources:
-        **rule_resources("transfer_sweep", "transfer"),
+        **rule_resources("head_pruning", "head_pruning"),
     params:
         spec=model_spec_json(),
+        grid=grid("heads"),
+        rankings=TRANSFER_RANKINGS,
         percents=config["pruning"]["transfer_percents"],
         variant=config["importance"]["variant"],
         limit=config["evaluation"]["limit"],
@@ -115,4 +45,72 @@ rule transfer_sweep:
         seed=config["seed"],
         metric=task_metric,
     script:
-        "../scripts/transfer_sweep.py"
+        "../scripts/head_pruning.py"
+
+
+rule ood_head_pruning:
+    """An out-of-distribution task: head sweep under its own ranking + the aggregate ranking."""
+    input:
+        heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
+        aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+    output:
+        **transfer_outputs(["aggregate"]),
+        sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
+        sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
+    log:
+        "logs/pruning/{model}/{task}/{shot}shot/heads.log",
+    benchmark:
+        "benchmarks/pruning/{model}/{task}/{shot}shot/heads.tsv"
+    wildcard_constraints:
+        task=one_of(OOD_TASKS),
+    container:
+        MODEL_CONTAINER
+    threads: 2
+    resources:
+        **rule_resources("ood_head_pruning", "head_pruning"),
+    params:
+        spec=model_spec_json(),
+        grid=grid("heads"),
+        rankings=["aggregate"],
+        percents=config["pruning"]["transfer_percents"],
+        variant=config["importance"]["variant"],
+        limit=config["evaluation"]["limit"],
+        batch_size=config["evaluation"]["batch_size"],
+        shared_context=config["evaluation"]["shared_context"],
+        seed=config["seed"],
+        metric=task_metric,
+    script:
+        "../scripts/head_pruning.py"
+
+
+rule ffn_pruning:
+    """FFN sweep under the oracle ranking + the combined heads × FFNs grid."""
+    input:
+        heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
+        ffns="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+    output:
+        sweep="results/pruning/{model}/{task}/{shot}shot/ffns.parquet",
+        sidecar="results/pruning/{model}/{task}/{shot}shot/ffns.json",
+        combined="results/pruning/{model}/{task}/{shot}shot/combined.parquet",
+        combined_sidecar="results/pruning/{model}/{task}/{shot}shot/combined.json",
+    log:
+        "logs/pruning/{model}/{task}/{shot}shot/ffns.log",
+    benchmark:
+        "benchmarks/pruning/{model}/{task}/{shot}shot/ffns.tsv"
+    container:
+        MODEL_CONTAINER
+    threads: 2
+    resources:
+        **rule_resources("ffn_pruning", "ffn_pruning"),
+    params:
+        spec=model_spec_json(),
+        grid=grid("ffns"),
+        combined_grid=combined_grid(),
+        variant=config["importance"]["variant"],
+        limit=config["evaluation"]["limit"],
+        batch_size=config["evaluation"]["batch_size"],
+        shared_context=config["evaluation"]["shared_context"],
+        seed=config["seed"],
+        metric=task_metric,
+    script:
+        "../scripts/ffn_pruning.py"

@@ -99,7 +99,7 @@ def head_table(n_layers: int = 3, n_heads: int = 6) -> pd.DataFrame:
 CONFIG_CASES = {
     "unknown_key": ("seed: 1234", "seed: 1234\nseeds: [1, 2]", ["'seeds' was unexpected"]),
     "wrong_type": ("  n_docs: 4", "  n_docs: four", ["'four' is not of type 'integer'", "['importance']['n_docs']"]),
-    "negative_shot": ("shots: [0, 1]", "shots: [0, -2]", ["-2 is less than the minimum of 0", "['shots'][1]"]),
+    "negative_shot": ("shots: [0, 1, 5]", "shots: [0, -2, 5]", ["-2 is less than the minimum of 0", "['shots'][1]"]),
     "percent_over_100": (
         "head_percents: [0, 50, 90]", "head_percents: [0, 50, 150]",
         ["150 is greater than the maximum of 100", "['pruning']['head_percents'][2]"],
@@ -107,6 +107,9 @@ CONFIG_CASES = {
     "empty_task_list": ("tasks: [icl_antonyms, icl_city_country]", "tasks: []", ["[] should be non-empty", "['tasks']"]),
     "unknown_dtype": ("dtype: float32", "dtype: float8", ["'float8' is not one of", "float32"]),
     "unknown_model_source": ('source: "tiny:llama"', 'source: "tiny:gpt5"', ["tiny:gpt5", "tiny:llama"]),
+    "sweep_shot_not_a_shot": ("sweep_shots: [0, 1]", "sweep_shots: [1, 3]", ["sweep_shots [1, 3] has [3], not in shots [0, 1, 5]"]),
+    "task_both_in_and_ood": ("ood_tasks: [icl_lastword]", "ood_tasks: [icl_antonyms]",
+                             ["['icl_antonyms'] listed in both `tasks` and `ood_tasks`"]),
 }  # fmt: skip
 
 

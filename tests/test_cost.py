@@ -39,19 +39,29 @@ def test_tiny_config_counts_come_from_the_real_prompts(tiny: dict, tiny_estimate
     assert list(table.index) == list(STAGES)
     assert tiny_estimate.measured_tasks == sorted(tiny["tasks"] + tiny["ood_tasks"])
     assert tiny_estimate.documented_tasks == []
-    n_all, n_in, n_shots = 3, 2, 2
+    n_all, n_shots, n_sweep = 3, 3, 2  # importance at 0/1/5 shots, the evaluation stages at 0/1 (sweep_shots)
     assert table.loc["importance", "jobs"] == n_all * n_shots
     assert table.loc["importance", "requests"] == n_all * n_shots * tiny["importance"]["n_docs"]
     assert table.loc["importance", "forward_tokens"] == 3 * table.loc["importance", "tokens"]
     layers = tiny_estimate.geometry.n_layers
     assert layers == 3
     one_pass = table.loc["ffn_oracle", "requests"] // (layers + 1)  # every request of the in-dist. tasks once
-    assert table.loc["ffn_sweep", "requests"] == one_pass * len(tiny["pruning"]["ffn_percents"])
-    assert table.loc["combined_sweep", "requests"] == one_pass * 2 * 2
-    assert table.loc["transfer_sweep", "jobs"] == (3 * n_in + 1) * n_shots
+    pruning = tiny["pruning"]
+    distinct = {(0, f) for f in pruning["ffn_percents"]} | {
+        (h, f) for h in pruning["combined_head_percents"] for f in pruning["combined_ffn_percents"]
+    }
+    assert len(distinct) < len(pruning["ffn_percents"]) + 2 * 2  # the shared (0, f) points count once
+    assert table.loc["ffn_pruning", "requests"] == one_pass * len(distinct)
+    assert table.loc["ffn_oracle", "jobs"] == 2 * n_sweep
+    assert table.loc["head_pruning", "jobs"] == n_all * n_sweep
+    transfer = len(pruning["transfer_percents"])
+    # in-distribution: head sweep + 3 transfer sweeps; the OOD task: head sweep + the aggregate only
+    ood = table.loc["head_pruning", "requests"] - one_pass * (len(pruning["head_percents"]) + 3 * transfer)
+    assert ood > 0
+    assert ood % (len(pruning["head_percents"]) + transfer) == 0
     assert (table[["requests", "tokens", "gpu_hours"]] > 0).all().all()
     # 4 documents of multiple-choice tasks: more requests than documents, tokens well above requests
-    assert table.loc["ffn_sweep", "tokens"] > 5 * table.loc["ffn_sweep", "requests"]
+    assert table.loc["ffn_pruning", "tokens"] > 5 * table.loc["ffn_pruning", "requests"]
     text = render(tiny_estimate, "tiny")
     total_line = next(line for line in text.splitlines() if line.startswith("total"))
     assert f"{int(table['tokens'].sum()):,}" in total_line
@@ -64,7 +74,7 @@ def test_doubling_the_documents_roughly_doubles_the_tokens(tiny: dict, tiny_esti
     doubled = estimate(
         _with(tiny, evaluation={"limit": 8}, importance={"n_docs": 8}), geometry=tiny_estimate.geometry
     ).table.set_index("stage")
-    for stage in ("importance", "ffn_oracle", "head_sweep", "ffn_sweep", "combined_sweep", "transfer_sweep"):
+    for stage in ("importance", "ffn_oracle", "head_pruning", "ffn_pruning"):
         ratio = doubled.loc[stage, "tokens"] / base.loc[stage, "tokens"]
         assert 1.6 < ratio < 2.4, (stage, ratio)
     assert doubled.loc["induction", "tokens"] == base.loc["induction", "tokens"]
@@ -88,6 +98,7 @@ def test_job_counts_match_the_workflows_dry_run(tiny_estimate) -> None:
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
+    counts["head_pruning"] += counts.pop("ood_head_pruning")  # one stage, two rules (outputs differ)
     rule_of = {"importance": "head_importance", "induction": "induction_scores"}
     for stage, jobs in tiny_estimate.table.set_index("stage")["jobs"].items():
         assert counts[rule_of.get(stage, stage)] == jobs, stage
@@ -105,7 +116,7 @@ def test_paper_config_runs_offline_from_documented_averages() -> None:
     imp_docs = sum(min(2500, TASK_SIZES[t].train_docs) for t in est.documented_tasks) * 3
     assert table.loc["importance", "requests"] == imp_docs
     assert table.loc["ffn_oracle", "jobs"] == 14 * 3
-    assert table.loc["transfer_sweep", "jobs"] == (14 * 3 + 2) * 3
+    assert table.loc["head_pruning", "jobs"] == (14 + 2) * 3
     assert est.total_gpu_hours > 0
     assert table["gpu_hours"].idxmax() == "ffn_oracle"  # 65 full-split evaluations per (task, shot)
     # every request truncated to OPT's 2048-token context: MultiRC 5-shot (6 × 350 tokens) is capped

@@ -161,25 +161,28 @@ def _resources(config: dict, stage: str) -> dict:
 
 def test_paper_config_resources_come_from_opt66b_size() -> None:
     paper = _paper()
-    res = {stage: _resources(paper, stage) for stage in ("importance", "ffn_oracle", "sweep", "combined")}
+    res = {
+        stage: _resources(paper, stage)
+        for stage in ("importance", "ffn_oracle", "head_pruning", "ffn_pruning")
+    }
     assert res["importance"]["gpu"] == 4  # fp16 weights + batch-4 backward activations, 80 GiB GPUs
-    for stage in ("ffn_oracle", "sweep", "combined"):
+    for stage in ("ffn_oracle", "head_pruning", "ffn_pruning"):
         assert res[stage]["gpu"] == 2
     assert all(r["gpu"] <= paper["cluster"]["gpus_per_node"] for r in res.values())
     assert all(r["mem_mb"] >= 32 * 1024 for r in res.values())
-    assert res["combined"]["runtime"] > res["sweep"]["runtime"] > res["importance"]["runtime"]
+    assert res["ffn_pruning"]["runtime"] > res["head_pruning"]["runtime"] > res["importance"]["runtime"]
     assert "gpu" not in stage_resources(paper["models"]["opt-66b"], "light")
     # user overrides: bigger GPUs need fewer, a runtime scale scales, a cap caps
     big = _resources(paper | {"cluster": {"gpu_mem_gib": 141, "runtime_scale": 0.5}}, "importance")
     assert big["gpu"] == 2
     assert big["runtime"] == res["importance"]["runtime"] // 2
-    assert _resources(paper | {"cluster": {"max_runtime_min": 600}}, "combined")["runtime"] == 600
+    assert _resources(paper | {"cluster": {"max_runtime_min": 600}}, "ffn_pruning")["runtime"] == 600
 
 
 def test_cpu_models_get_no_gpu_and_the_cpu_numbers() -> None:
     embedded = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert _resources(embedded, "importance") == {"gpu": 0, "mem_mb": 8000, "runtime": 60}
-    assert _resources(embedded, "combined") == {"gpu": 0, "mem_mb": 8000, "runtime": 240}
+    assert _resources(embedded, "ffn_pruning") == {"gpu": 0, "mem_mb": 8000, "runtime": 360}
     assert stage_resources({"source": "tiny:opt"}, "model") == {"gpu": 0, "mem_mb": 4000, "runtime": 30}
     assert stage_resources({"source": "embedded"}, "light") == {"mem_mb": 2000, "runtime": 10}
 

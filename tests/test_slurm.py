@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests/slurm/local_slurm.sh"
 STUB_DIR = ROOT / "tests/slurm"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-# One GPU job per task (importance), one sweep, one figure: the GPU path, a dependency chain, a plot.
+# One GPU job per task (importance), one head-pruning job (its sweep + transfer), one figure: the GPU path,
+# a dependency chain, a plot.
 TARGETS = [
     "results/figures/fig13_task_importance_1shot.pdf",
     "results/pruning/tiny-llama/icl_antonyms/1shot/heads.parquet",
@@ -51,6 +52,8 @@ COMPARED = [
     "results/importance/tiny-llama/icl_city_country/1shot/heads.parquet",
     "results/pruning/tiny-llama/icl_antonyms/1shot/heads.parquet",
     "results/pruning/tiny-llama/icl_antonyms/1shot/heads.docs.parquet",
+    "results/transfer/tiny-llama/icl_antonyms/1shot/high.parquet",
+    "results/transfer/tiny-llama/icl_antonyms/1shot/aggregate.parquet",
     "results/figures/fig13_task_importance_1shot.png",
     "results/figures/fig13_task_importance_1shot.pdf",
 ]
@@ -198,7 +201,8 @@ def test_local_slurm_up_is_idempotent_and_schedules_fake_gpus(local_slurm: None)
 @needs_slurm
 def test_jobs_went_through_sbatch_with_the_users_partition_and_account(slurm_run: SlurmRun) -> None:
     rules = sorted(info["Rule"] for info in slurm_run.jobs.values())
-    expected = ["model", *["head_importance"] * 3, "head_sweep", "figure_fig13_task_importance_1shot"]
+    expected = ["model", *["head_importance"] * 3, "aggregate_importance", "cross_task_agreement", "head_pruning",
+                "figure_fig13_task_importance_1shot"]  # fmt: skip
     assert rules == sorted(expected), slurm_run.jobs
     for info in slurm_run.jobs.values():
         assert info["Partition"] == PARTITION, info
@@ -267,8 +271,8 @@ def test_more_gpus_than_the_node_has_is_refused_by_sbatch(slurm_run: SlurmRun) -
 
 # ---- without a Slurm: the profiles, the stub, the paper config's dry run --------------------------
 
-GPU_RULES = {"head_importance", "ffn_oracle", "head_sweep", "ffn_sweep", "combined_sweep",
-             "transfer_sweep", "induction_scores"}  # fmt: skip
+GPU_RULES = {"head_importance", "ffn_oracle", "head_pruning", "ood_head_pruning", "ffn_pruning",
+             "induction_scores"}  # fmt: skip
 
 
 def _profile(name: str) -> dict:

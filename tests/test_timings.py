@@ -30,7 +30,7 @@ def test_every_rule_benchmark_path_maps_to_its_stage(root) -> None:
     for path in paths:
         concrete = re.sub(r"\{[^}]+\}", "x", path)
         assert stage_of(concrete)
-    assert stage_of("pruning/m/t/0shot/combined.tsv") == "combined_sweep"
+    assert stage_of("pruning/m/t/0shot/ffns.tsv") == "ffn_pruning"
     assert stage_of("induction/m/scores.tsv") == "induction_scores"
     assert stage_of("induction/m/1shot/retained.tsv") == "retained_capacity"
     with pytest.raises(ValueError, match="matches no known stage"):
@@ -48,7 +48,7 @@ def test_collect_sums_jobs_per_stage_in_pipeline_order(tmp_path) -> None:
     _bench(tmp_path / "importance/m/b/0shot/heads.tsv", 20.0, 30.0, rss=1200)
     _bench(tmp_path / "pruning/m/a/0shot/heads.tsv", 5.0, 6.0)
     table = collect_stage_times(tmp_path)
-    assert table.stage.tolist() == ["head_importance", "head_sweep", "figures"]
+    assert table.stage.tolist() == ["head_importance", "head_pruning", "figures"]
     imp = table.set_index("stage").loc["head_importance"]
     assert (imp.jobs, imp.wall_s, imp.cpu_s, imp.max_rss_mb) == (2, 30.0, 48.0, 1200.0)
     text = render_stage_times(table, total_wall_s=600.0)

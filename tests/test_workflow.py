@@ -52,13 +52,15 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run) -> None
     figures = sorted(p.name for p in (base / "figures").glob("*.pdf"))
     items = sorted({name.split("_")[0] for name in figures})
     assert items == sorted(
-        [f"fig{n:02d}" for n in [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19]] + ["table1"]
+        [f"fig{n:02d}" for n in [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]] + ["table1"]
     )
     assert "fig09_ood_transfer.pdf" in figures
     claims = pd.read_csv(base / "claims.tsv", sep="\t")
     assert {"claim", "paper", "ours", "figure", "config"} <= set(claims.columns)
     heads_claim = claims[claims.claim.str.startswith("heads removable")]
-    assert len(heads_claim) == 2  # one per shot
+    assert len(heads_claim) == 2  # one per sweep shot (0, 1)
+    table1 = claims[claims.claim.str.startswith("cross-shot SRCC")]
+    assert len(table1) == 3  # 0-1, 0-5, 1-5: importance runs at every shot
     # nothing left to do on a second run
     again = _snakemake(root, tmp_path, "-n")
     assert again.returncode == 0
@@ -81,7 +83,12 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run) -> None
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("shots: [0, 1]", "shots: [-1]", ["On instance['shots'][0]:\n    -1", "'minimum': 0"]),
+        ("shots: [0, 1, 5]", "shots: [-1]", ["On instance['shots'][0]:\n    -1", "'minimum': 0"]),
+        (
+            "sweep_shots: [0, 1]",
+            "sweep_shots: [0, 2]",
+            ["sweep_shots [0, 2] has [2], not in shots [0, 1, 5]"],
+        ),
         (
             "seed: 1234",
             "seed: 1234\nsede: 3",
@@ -126,6 +133,7 @@ def test_paper_config_dry_run_builds_the_full_dag_offline(root: Path) -> None:
     elapsed = time.perf_counter() - start
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     total = int(next(line.split()[-1] for line in done.stdout.splitlines() if line.startswith("total")))
-    # 16 tasks x 3 shots of importance, 14 x 3 of oracle and 3 sweeps, 14 x 3 x 3 transfers, 2 x 3 OOD, ...
-    assert total >= 380
+    # 16 tasks x 3 shots of importance and of head pruning (sweep + transfers), 14 x 3 of FFN oracle and
+    # of FFN pruning (sweep + combined grid), rankings, agreement, induction, figures, claims
+    assert total >= 16 * 3 * 2 + 14 * 3 * 2
     assert elapsed < 60

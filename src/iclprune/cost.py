@@ -2,21 +2,22 @@
 
 The stages and their multiplicities mirror the workflow's DAG (``rules/*.smk``):
 
-=================  =======================================  ==============================================
-stage              jobs                                     passes over a (task, shot)'s documents
-=================  =======================================  ==============================================
-importance         (tasks + ood_tasks) × shots              one forward + backward over ``n_docs`` training
-                                                            documents (backward counted as 2 forwards)
-ffn_oracle         tasks × shots                            ``layers + 1`` evaluations (full model + each
-                                                            FFN knocked out)
-head_sweep         (tasks + ood_tasks) × shots              ``len(head_percents)`` evaluations
-ffn_sweep          tasks × shots                            ``len(ffn_percents)``
-combined_sweep     tasks × shots                            ``len(combined_head_percents) ×
-                                                            len(combined_ffn_percents)``
-transfer_sweep     tasks × shots × 3 + ood_tasks × shots    ``len(transfer_percents)``
-induction          1                                        ``n_seeds`` sequences, prefix matching (a
-                                                            forward) + copying (direct path + unembedding)
-=================  =======================================  ==============================================
+==============  ==========================================  =========================================
+stage           jobs                                        passes over a (task, shot)'s documents
+==============  ==========================================  =========================================
+importance      (tasks + ood_tasks) × shots                 one forward + backward over ``n_docs``
+                                                            training documents (backward = 2 forwards)
+ffn_oracle      tasks × sweep shots                         ``layers + 1`` evaluations (full model +
+                                                            each FFN knocked out)
+head_pruning    (tasks + ood_tasks) × sweep shots           ``len(head_percents)`` + 3 (OOD: 1) ×
+                                                            ``len(transfer_percents)`` (head sweep +
+                                                            transfer sweeps, one job)
+ffn_pruning     tasks × sweep shots                         the distinct points of the FFN sweep and
+                                                            the combined grid (one job; a shared
+                                                            ``(0, pct_ffns)`` point is evaluated once)
+induction       1                                           ``n_seeds`` sequences, prefix matching (a
+                                                            forward) + copying (direct path + unembed)
+==============  ==========================================  =========================================
 
 An *evaluation* scores every lm-eval request of the (task, shot) (one per answer choice) under one mask;
 a masked head or FFN is zeroed by a hook, so it costs as much as the full model. Tokens per request are
@@ -47,15 +48,7 @@ GPU_MEMORY_BYTES = 80e9  # one 80 GB GPU (A100/H100)
 WEIGHT_OVERHEAD = 1.2  # weights × this must fit: activations, KV, CUDA context
 BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 TRANSFER_RANKINGS = 3  # high, low, aggregate (out-of-distribution tasks: aggregate only)
-STAGES = (
-    "importance",
-    "ffn_oracle",
-    "head_sweep",
-    "ffn_sweep",
-    "combined_sweep",
-    "transfer_sweep",
-    "induction",
-)
+STAGES = ("importance", "ffn_oracle", "head_pruning", "ffn_pruning", "induction")
 
 
 class CostError(ValueError):
@@ -403,18 +396,25 @@ def estimate(
     if any(_bundled(t) for t in everything):
         tokenizer, tok_label = _tokenizer(spec)
 
-    def passes(names: Sequence[str], role: str, lim: int | None) -> list[PassSize]:
+    sweep_shots = [k for k in shots if k in (config.get("sweep_shots") or shots)]
+
+    def passes(names: Sequence[str], role: str, lim: int | None, at: Sequence[int]) -> list[PassSize]:
         return [
             pass_size(t, k, role=role, limit=lim, seed=seed, tokenizer=tokenizer, max_length=g.max_length)
             for t in names
-            for k in shots
+            for k in at
         ]
 
-    imp = passes(everything, "importance", n_docs)
-    ev_in, ev_ood = passes(tasks, "eval", limit), passes(ood, "eval", limit)
-    head_points, ffn_points = len(pruning["head_percents"]), len(pruning["ffn_percents"])
-    combined = len(pruning["combined_head_percents"]) * len(pruning["combined_ffn_percents"])
+    imp = passes(everything, "importance", n_docs, shots)
+    ev_in, ev_ood = passes(tasks, "eval", limit, sweep_shots), passes(ood, "eval", limit, sweep_shots)
     transfer = len(pruning["transfer_percents"])
+    head_in = len(pruning["head_percents"]) + TRANSFER_RANKINGS * transfer
+    head_ood = len(pruning["head_percents"]) + transfer
+    ffn_points = {(0.0, float(f)) for f in pruning["ffn_percents"]} | {
+        (float(h), float(f))
+        for h in pruning["combined_head_percents"]
+        for f in pruning["combined_ffn_percents"]
+    }
 
     def row(stage: str, jobs: int, sizes: Sequence[PassSize], times: int, backward: bool = False) -> dict:
         requests = times * sum(s.requests for s in sizes)
@@ -422,21 +422,17 @@ def estimate(
         return dict(stage=stage, jobs=jobs, requests=requests, tokens=tokens,
                     forward_tokens=tokens * (3 if backward else 1))  # fmt: skip
 
-    n_in, n_all, n_shots = len(tasks), len(everything), len(shots)
-    rows = [
-        row("importance", n_all * n_shots, imp, 1, backward=True),
-        row("ffn_oracle", n_in * n_shots, ev_in, g.n_layers + 1),
-        row("head_sweep", n_all * n_shots, ev_in + ev_ood, head_points),
-        row("ffn_sweep", n_in * n_shots, ev_in, ffn_points),
-        row("combined_sweep", n_in * n_shots, ev_in, combined),
-    ]
-    transfer_row = row(
-        "transfer_sweep", (TRANSFER_RANKINGS * n_in + len(ood)) * n_shots, ev_in, transfer * TRANSFER_RANKINGS
-    )
-    ood_row = row("transfer_sweep", 0, ev_ood, transfer)
+    n_in, n_all, n_sweep = len(tasks), len(everything), len(sweep_shots)
+    head_row = row("head_pruning", n_all * n_sweep, ev_in, head_in)
+    ood_row = row("head_pruning", 0, ev_ood, head_ood)
     for key in ("requests", "tokens", "forward_tokens"):
-        transfer_row[key] += ood_row[key]
-    rows.append(transfer_row)
+        head_row[key] += ood_row[key]
+    rows = [
+        row("importance", n_all * len(shots), imp, 1, backward=True),
+        row("ffn_oracle", n_in * n_sweep, ev_in, g.n_layers + 1),
+        head_row,
+        row("ffn_pruning", n_in * n_sweep, ev_in, len(ffn_points)),
+    ]
     seqs, ind_tokens, ind_forward = _induction_tokens(int(config["induction"]["n_seeds"]), g)
     rows.append(
         dict(stage="induction", jobs=1, requests=seqs, tokens=ind_tokens, forward_tokens=round(ind_forward))

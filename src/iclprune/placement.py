@@ -95,9 +95,8 @@ STAGES: dict[str, tuple[WorkloadKind, int, int]] = {
     "model": ("forward", 4000, 30),
     "importance": ("backward", 8000, 60),
     "ffn_oracle": ("forward", 8000, 120),
-    "sweep": ("forward", 8000, 120),
-    "combined": ("forward", 8000, 240),
-    "transfer": ("forward", 8000, 120),
+    "head_pruning": ("forward", 8000, 240),  # head sweep + three transfer sweeps
+    "ffn_pruning": ("forward", 8000, 360),  # FFN sweep + combined grid
     "induction": ("forward", 8000, 120),
 }
 LIGHT_RESOURCES = {"mem_mb": 2000, "runtime": 10}  # tables and figures: no model, no GPU
@@ -108,9 +107,8 @@ MINUTES_PER_BILLION = {
     "model": 1.0,
     "importance": 2.0,
     "ffn_oracle": 20.0,
-    "sweep": 15.0,
-    "combined": 60.0,
-    "transfer": 8.0,
+    "head_pruning": 40.0,
+    "ffn_pruning": 75.0,
     "induction": 1.0,
 }
 GPU_JOB_HOST_MEM = 32 * GiB  # host RAM of a GPU job: one checkpoint shard in flight, data, Python

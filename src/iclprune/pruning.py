@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from iclprune.agreement import n_removed, rank_ascending
 from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, TaskRequests, score_responses
+from iclprune.evaluation import EvalResult, Evaluator, TaskRequests, score_responses
 from iclprune.io import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,21 @@ def _point(
     ck: Checkpoint | None,
     key: dict,
     responses: Sequence[tuple[float, bool]] | None = None,
+    memo: dict[Mask, EvalResult] | None = None,
 ) -> tuple[float, pd.DataFrame]:
     """The metric and per-document rows (``doc_id, acc, loglik``) of one mask; checkpointed by ``key``.
-    ``responses`` (lm-eval's ``(loglik, is_greedy)`` per request, computed elsewhere) skip evaluation."""
+    ``responses`` (lm-eval's ``(loglik, is_greedy)`` per request, computed elsewhere) skip evaluation;
+    ``memo`` (mask → result, for one ``reqs``) returns a mask already evaluated by another sweep."""
     done = ck.get(**key) if ck else None
     if done is None:
-        given = responses is not None
-        result = score_responses(reqs, responses) if given else evaluator.evaluate(reqs, mask)
+        if responses is not None:
+            result = score_responses(reqs, responses)
+        elif memo is not None and mask in memo:
+            result = memo[mask]
+        else:
+            result = evaluator.evaluate(reqs, mask)
+            if memo is not None:
+                memo[mask] = result
         if metric not in result.metrics:
             raise ValueError(
                 f"metric {metric!r} not produced by task {reqs.name!r}; it has {sorted(result.metrics)}"
@@ -202,18 +210,22 @@ def pruning_sweep(
     metric: str = "acc",
     checkpoint: str | Path | None = None,
     progress: bool = False,
+    memo: dict[Mask, EvalResult] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate ``reqs`` at every ``(pct_heads, pct_ffns)`` of ``grid`` under fixed rankings.
 
     Returns one row per grid point (columns :data:`SWEEP_COLUMNS`) and the per-document results of
     every point (``pct_heads, pct_ffns, doc_id, acc, loglik``); resumable through ``checkpoint``.
+    Sweeps of the same ``reqs`` that share a ``memo`` evaluate each distinct mask once (e.g. the FFN
+    sweep's points are the combined grid's ``pct_heads = 0`` column).
     """
     check_rankings(evaluator.model, heads, ffns)
     ck = Checkpoint(checkpoint, ("pct_heads", "pct_ffns")) if checkpoint else None
     rows, docs = [], []
     for pct_h, pct_f in tqdm(grid, desc=f"pruning {reqs.name} {reqs.shots}-shot", disable=not progress):
         mask = pruning_mask(heads, pct_h, ffns, pct_f)
-        value, point_docs = _point(evaluator, reqs, mask, metric, ck, {"pct_heads": pct_h, "pct_ffns": pct_f})
+        key = {"pct_heads": pct_h, "pct_ffns": pct_f}
+        value, point_docs = _point(evaluator, reqs, mask, metric, ck, key, memo=memo)
         rows.append((pct_h, pct_f, len(mask.heads), len(mask.ffns), value))
         docs.append(point_docs)
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS), pd.concat(docs, ignore_index=True)

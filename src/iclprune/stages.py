@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,113 @@ def _check_grid(grid: Sequence[tuple[float, float]]) -> list[tuple[float, float]
     return out
 
 
+@dataclass
+class _Sweep:
+    """One sweep of a pruning job, planned (inputs read and checked) before any model is loaded."""
+
+    out: Path
+    grid: list[tuple[float, float]]
+    heads: list[tuple[int, int]] | None
+    ffns: list[int] | None
+    params: dict[str, Any]
+    columns: dict[str, str] = field(default_factory=dict)  # leading columns, e.g. ranking, ranking_task
+
+
+def _plan_sweep(
+    out: str | Path,
+    grid: Sequence[tuple[float, float]],
+    *,
+    head_scores: str | Path | None,
+    ffn_scores: str | Path | None,
+    variant: str,
+) -> _Sweep:
+    from iclprune.pruning import ffn_ranking, head_ranking
+
+    check_table_path(out)
+    grid = _check_grid(grid)
+    heads = head_ranking(_scores(head_scores, variant)) if head_scores else None
+    ffns = ffn_ranking(_scores(ffn_scores, kind="FFN")) if ffn_scores else None
+    params = {
+        "grid": grid,
+        "variant": variant,
+        "head_scores": str(head_scores),
+        "ffn_scores": str(ffn_scores),
+    }
+    return _Sweep(Path(out), grid, heads, ffns, params)
+
+
+def _plan_transfer(
+    task: str,
+    ranking: str,
+    out: str | Path,
+    *,
+    srcc: str | Path | None,
+    importance: Sequence[str | Path],
+    aggregate: str | Path,
+    percents: Sequence[float],
+    variant: str,
+) -> _Sweep:
+    from iclprune.agreement import partner_tasks
+    from iclprune.pruning import head_ranking
+
+    check_table_path(out)
+    if ranking == "aggregate":
+        source, scores_path = "aggregate", aggregate
+    elif ranking in ("high", "low"):
+        table = read_table(srcc, ["method", "task_a", "task_b", "srcc"])
+        high, low = partner_tasks(table[table.method == "spearman"], task)
+        source = high if ranking == "high" else low
+        by_task = {Path(p).parts[-3]: p for p in importance}
+        if source not in by_task:
+            raise ValueError(f"no importance table for partner task {source!r}; have {sorted(by_task)}")
+        scores_path = by_task[source]
+    else:
+        raise ValueError(f"unknown transfer ranking {ranking!r}; expected 'high', 'low' or 'aggregate'")
+    heads = head_ranking(_scores(scores_path, variant))
+    grid = _check_grid([(p, 0.0) for p in percents])
+    params = {"ranking": ranking, "source": source, "percents": list(percents), "variant": variant}
+    return _Sweep(Path(out), grid, heads, None, params, {"ranking": ranking, "ranking_task": source})
+
+
+def _run_sweeps(
+    model: Mapping[str, Any] | str,
+    task: str,
+    shots: int,
+    sweeps: Sequence[_Sweep],
+    *,
+    limit: int | None,
+    batch_size: int,
+    seed: int,
+    metric: str,
+    shared_context: bool,
+) -> None:
+    """Run planned ``sweeps`` of one (task, shot) on one resident model, each mask evaluated once across
+    them; each sweep is resumable (``<out>.partial.jsonl``) and written as soon as it ends."""
+    from iclprune.pruning import pruning_sweep as sweep
+
+    reqs = _requests(task, shots, seed, limit, "eval")
+    evaluator = _evaluator(model, batch_size, shared_context)
+    memo: dict = {}
+    identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
+    for plan in sweeps:
+        ck = _checkpoint_path(plan.out, dict(identity, metric=metric, heads=plan.heads, ffns=plan.ffns))
+        table, docs = sweep(
+            evaluator,
+            reqs,
+            plan.grid,
+            heads=plan.heads,
+            ffns=plan.ffns,
+            metric=metric,
+            checkpoint=ck,
+            memo=memo,
+        )
+        for df in (table, docs):
+            for i, (name, value) in enumerate(plan.columns.items()):
+                df.insert(i, name, value)
+        params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, **plan.params}
+        _write_pair(table, docs, plan.out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
+
+
 def pruning_sweep(
     model: Mapping[str, Any] | str,
     task: str,
@@ -325,30 +433,87 @@ def pruning_sweep(
 ) -> None:
     """Accuracy of ``task`` at ``shots`` at every ``(pct_heads, pct_ffns)`` of ``grid``, removing the
     least important components of fixed rankings; resumable (``<out>.partial.jsonl``)."""
-    from iclprune.pruning import ffn_ranking, head_ranking
-    from iclprune.pruning import pruning_sweep as sweep
+    plan = _plan_sweep(out, grid, head_scores=head_scores, ffn_scores=ffn_scores, variant=variant)
+    _run_sweeps(
+        model, task, shots, [plan], limit=limit, batch_size=batch_size, seed=seed, metric=metric,
+        shared_context=shared_context,
+    )  # fmt: skip
 
-    check_table_path(out)
-    grid = _check_grid(grid)
-    heads = head_ranking(_scores(head_scores, variant)) if head_scores else None
-    ffns = ffn_ranking(_scores(ffn_scores, kind="FFN")) if ffn_scores else None
-    reqs = _requests(task, shots, seed, limit, "eval")
-    identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
-    ck = _checkpoint_path(out, dict(identity, metric=metric, heads=heads, ffns=ffns))
-    table, docs = sweep(
-        _evaluator(model, batch_size, shared_context),
-        reqs,
-        grid,
-        heads=heads,
-        ffns=ffns,
-        metric=metric,
-        checkpoint=ck,
-    )
-    params = {
-        "model": _spec(model), "task": task, "shots": shots, "limit": limit, "grid": grid, "variant": variant,
-        "head_scores": str(head_scores), "ffn_scores": str(ffn_scores),
-    }  # fmt: skip
-    _write_pair(table, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
+
+def head_pruning(
+    model: Mapping[str, Any] | str,
+    task: str,
+    shots: int,
+    *,
+    head_scores: str | Path,
+    heads_out: str | Path,
+    grid: list[tuple[float, float]],
+    transfer: Mapping[str, str | Path],
+    srcc: str | Path | None,
+    importance: Sequence[str | Path],
+    aggregate: str | Path,
+    percents: Sequence[float],
+    variant: str = "bansal",
+    limit: int | None = None,
+    batch_size: int = 8,
+    seed: int = 1234,
+    metric: str = "acc",
+    shared_context: bool = True,
+) -> None:
+    """One job's head experiments on ``task`` at ``shots``: the sweep under its own ranking (``grid``,
+    to ``heads_out``) and the transfer sweeps (``transfer``: ranking → output, see :func:`transfer_sweep`),
+    all on one resident model. Every input is read and checked before the model loads."""
+    plans = [_plan_sweep(heads_out, grid, head_scores=head_scores, ffn_scores=None, variant=variant)]
+    plans += [
+        _plan_transfer(
+            task,
+            ranking,
+            out,
+            srcc=srcc,
+            importance=importance,
+            aggregate=aggregate,
+            percents=percents,
+            variant=variant,
+        )
+        for ranking, out in transfer.items()
+    ]
+    _run_sweeps(
+        model, task, shots, plans, limit=limit, batch_size=batch_size, seed=seed, metric=metric,
+        shared_context=shared_context,
+    )  # fmt: skip
+
+
+def ffn_pruning(
+    model: Mapping[str, Any] | str,
+    task: str,
+    shots: int,
+    *,
+    head_scores: str | Path,
+    ffn_scores: str | Path,
+    ffns_out: str | Path,
+    ffn_grid: list[tuple[float, float]],
+    combined_out: str | Path,
+    combined_grid: list[tuple[float, float]],
+    variant: str = "bansal",
+    limit: int | None = None,
+    batch_size: int = 8,
+    seed: int = 1234,
+    metric: str = "acc",
+    shared_context: bool = True,
+) -> None:
+    """One job's FFN experiments on ``task`` at ``shots``: the FFN sweep (``ffn_grid``) and the combined
+    heads × FFNs grid, on one resident model; the grid's ``pct_heads = 0`` points are the FFN sweep's
+    and are evaluated once."""
+    plans = [
+        _plan_sweep(ffns_out, ffn_grid, head_scores=None, ffn_scores=ffn_scores, variant=variant),
+        _plan_sweep(
+            combined_out, combined_grid, head_scores=head_scores, ffn_scores=ffn_scores, variant=variant
+        ),
+    ]
+    _run_sweeps(
+        model, task, shots, plans, limit=limit, batch_size=batch_size, seed=seed, metric=metric,
+        shared_context=shared_context,
+    )  # fmt: skip
 
 
 def task_table(
@@ -548,36 +713,14 @@ def transfer_sweep(
     """Prune ``task`` at ``shots`` with another ranking: ``high``/``low`` = the in-distribution task with the
     highest/lowest textbook SRCC to ``task`` (chosen from the computed matrix, not hard-coded),
     ``aggregate`` = the mean ranking. Writes the sweep with ``ranking`` and ``ranking_task`` columns."""
-    from iclprune.agreement import partner_tasks
-    from iclprune.pruning import head_ranking
-    from iclprune.pruning import pruning_sweep as sweep
-
-    if ranking == "aggregate":
-        source, scores_path = "aggregate", aggregate
-    elif ranking in ("high", "low"):
-        table = read_table(srcc, ["method", "task_a", "task_b", "srcc"])
-        high, low = partner_tasks(table[table.method == "spearman"], task)
-        source = high if ranking == "high" else low
-        by_task = {Path(p).parts[-3]: p for p in importance}
-        if source not in by_task:
-            raise ValueError(f"no importance table for partner task {source!r}; have {sorted(by_task)}")
-        scores_path = by_task[source]
-    else:
-        raise ValueError(f"unknown transfer ranking {ranking!r}; expected 'high', 'low' or 'aggregate'")
-    heads = head_ranking(_scores(scores_path, variant))
-    reqs = _requests(task, shots, seed, limit, "eval")
-    grid = _check_grid([(p, 0.0) for p in percents])
-    identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
-    ck = _checkpoint_path(out, dict(identity, metric=metric, heads=heads))
-    result, docs = sweep(
-        _evaluator(model, batch_size, shared_context), reqs, grid, heads=heads, metric=metric, checkpoint=ck
-    )
-    for df in (result, docs):
-        df.insert(0, "ranking_task", source)
-        df.insert(0, "ranking", ranking)
-    params = {"model": _spec(model), "task": task, "shots": shots, "ranking": ranking, "source": source,
-              "percents": percents, "variant": variant, "limit": limit}  # fmt: skip
-    _write_pair(result, docs, out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
+    plan = _plan_transfer(
+        task, ranking, out, srcc=srcc, importance=importance, aggregate=aggregate, percents=percents,
+        variant=variant,
+    )  # fmt: skip
+    _run_sweeps(
+        model, task, shots, [plan], limit=limit, batch_size=batch_size, seed=seed, metric=metric,
+        shared_context=shared_context,
+    )  # fmt: skip
 
 
 def claims(

@@ -54,6 +54,32 @@ def check_task_names(names: Sequence[str], directory: Path | None = None) -> Non
         )
 
 
+def check_disjoint_tasks(tasks: Sequence[str], ood_tasks: Sequence[str]) -> None:
+    """A task cannot be both in-distribution (``tasks``) and out-of-distribution (``ood_tasks``)."""
+    both = sorted(set(tasks) & set(ood_tasks))
+    if both:
+        raise TaskConfigError(
+            f"task(s) {both} listed in both `tasks` and `ood_tasks`; expected each task in one of them"
+        )
+
+
+def check_sweep_shots(sweep_shots: Sequence[int] | None, shots: Sequence[int]) -> list[int]:
+    """The shots the evaluation-heavy stages run at: ``sweep_shots`` (a non-empty subset of ``shots``,
+    in ``shots``' order) or every shot when None; a TaskConfigError naming any shot not in ``shots``."""
+    if sweep_shots is None:
+        return list(shots)
+    if not sweep_shots:
+        raise TaskConfigError(
+            f"sweep_shots is empty; expected a non-empty subset of shots {list(shots)} (or null: every shot)"
+        )
+    extra = [s for s in sweep_shots if s not in shots]
+    if extra:
+        raise TaskConfigError(
+            f"sweep_shots {list(sweep_shots)} has {extra}, not in shots {list(shots)}; expected a subset of `shots`"
+        )
+    return [s for s in shots if s in sweep_shots]
+
+
 def bundled_tasks(directory: Path | None = None) -> list[str]:
     """Names of the bundled tasks (one ``<name>.yaml`` each), sorted."""
     d = directory or tasks_dir()

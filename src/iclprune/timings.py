@@ -27,10 +27,8 @@ _STAGES: list[tuple[str, str]] = [
     (r"^importance/", "head_importance"),
     (r"^ffn_oracle/", "ffn_oracle"),
     (r"^rankings/", "aggregate_importance"),
-    (r"^pruning/.*/heads\.tsv$", "head_sweep"),
-    (r"^pruning/.*/ffns\.tsv$", "ffn_sweep"),
-    (r"^pruning/.*/combined\.tsv$", "combined_sweep"),
-    (r"^transfer/", "transfer_sweep"),
+    (r"^pruning/.*/heads\.tsv$", "head_pruning"),  # head sweep + transfer sweeps (also OOD tasks)
+    (r"^pruning/.*/ffns\.tsv$", "ffn_pruning"),  # FFN sweep + combined grid
     (r"^agreement/.*cross_task\.tsv$", "cross_task_agreement"),
     (r"^agreement/.*cross_shot\.tsv$", "cross_shot_agreement"),
     (r"^induction/.*/scores\.tsv$", "induction_scores"),
