@@ -6,8 +6,12 @@ the one-off ~40 s GGUF conversion is not counted), times the whole `snakemake` c
 per-job Snakemake benchmark files by stage into `bench/workflow_times.tsv` (+ `.json` with the total).
 `--readme README.md` also writes the table into the README between the `workflow-times` markers.
 `--from DIR` tabulates an existing run's `benchmarks/` instead of running (total then unknown).
+`--baseline bench/fast_paths_off.yaml` then runs the same configuration again with that overlay (the exact
+fast paths switched off) into `bench/workflow_times_baseline.tsv`, and the README table shows both.
+`--render --readme README.md` re-renders the README table from the saved files.
 
-Prints `workflow_total: <seconds> s` and one `workflow_<stage>: <seconds> s` line per stage.
+Prints `workflow_total: <seconds> s` and one `workflow_<stage>: <seconds> s` line per stage (and
+`workflow_baseline_*` lines and `workflow_fast_paths_speedup: <ratio>` with `--baseline`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from iclprune.timings import collect_stage_times, render_stage_times, write_block  # noqa: E402
+from iclprune.timings import (  # noqa: E402
+    baseline_path,
+    collect_stage_times,
+    render_workflow_times,
+    write_block,
+)
 
 
 def _copy_tracked(dest: Path) -> None:
@@ -58,6 +67,19 @@ def run_workflow(configfiles: list[str], cores: int) -> tuple[Path, float, Path]
     return work / "benchmarks", wall, work
 
 
+def _write(table, out: Path, configfiles: list[str], cores: int, total: float | None) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, sep="\t", index=False, float_format="%.2f")
+    meta = {
+        "configfile": configfiles,
+        "cores": cores,
+        "total_wall_s": None if total is None else round(total, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.system()}",
+        "measured_at": time.strftime("%Y-%m-%d"),
+    }
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configfile", nargs="+", default=["config/config.yaml"], help="later files override")
@@ -66,33 +88,47 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "bench/workflow_times.tsv"))
     p.add_argument("--readme", default=None, help="write the table into this README between markers")
     p.add_argument("--keep", action="store_true", help="keep the temporary run directory")
+    p.add_argument(
+        "--baseline", default=None, metavar="YAML",
+        help="also run the same configs + this overlay (e.g. the fast paths off), after the main run; "
+        "written to <out>_baseline.tsv and shown beside the main run",
+    )  # fmt: skip
+    p.add_argument("--render", action="store_true", help="only re-render --readme from the saved tables")
     args = p.parse_args(argv)
-
-    work = None
-    if args.source:
-        bench_dir, total = Path(args.source), None
-    else:
-        bench_dir, total, work = run_workflow([str(Path(c).resolve()) for c in args.configfile], args.cores)
-    table = collect_stage_times(bench_dir)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, sep="\t", index=False, float_format="%.2f")
-    meta = {
-        "configfile": args.configfile,
-        "cores": args.cores,
-        "total_wall_s": None if total is None else round(total, 1),
-        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.system()}",
-        "measured_at": time.strftime("%Y-%m-%d"),
-    }
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    if args.render:
+        if not args.readme:
+            p.error("--render needs --readme")
+        write_block(args.readme, "workflow-times", render_workflow_times(out))
+        return 0
+
+    configs = [str(Path(c).resolve()) for c in args.configfile]
+    runs = [(out, configs)]
+    if args.baseline:
+        runs.append((baseline_path(out), [*configs, str(Path(args.baseline).resolve())]))
+    for target, files in runs:
+        work = None
+        if args.source:
+            bench_dir, total = Path(args.source), None
+        else:
+            bench_dir, total, work = run_workflow(files, args.cores)
+        table = collect_stage_times(bench_dir)
+        _write(table, target, files if target != out else args.configfile, args.cores, total)
+        label = "workflow" if target == out else "workflow_baseline"
+        if total is not None:
+            print(f"{label}_total: {total:.1f} s", flush=True)
+        for row in table.itertuples(index=False):
+            print(f"{label}_{row.stage}: {row.wall_s:.1f} s ({row.jobs} jobs, summed)", flush=True)
+        if work is not None and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        if args.source:
+            break
+    if args.baseline and not args.source:
+        on = json.loads(out.with_suffix(".json").read_text())["total_wall_s"]
+        off = json.loads(baseline_path(out).with_suffix(".json").read_text())["total_wall_s"]
+        print(f"workflow_fast_paths_speedup: {off / on:.2f}")
     if args.readme:
-        write_block(args.readme, "workflow-times", render_stage_times(table, total))
-    if total is not None:
-        print(f"workflow_total: {total:.1f} s")
-    for row in table.itertuples(index=False):
-        print(f"workflow_{row.stage}: {row.wall_s:.1f} s ({row.jobs} jobs, summed)")
-    if work is not None and not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
+        write_block(args.readme, "workflow-times", render_workflow_times(out))
     return 0
 
 

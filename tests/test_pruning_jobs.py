@@ -125,7 +125,7 @@ def test_head_job_checks_every_input_before_loading_the_model(inputs, tmp_path, 
     monkeypatch.setattr(stages, "_evaluator", no_model)
     bad = tmp_path / "bad.tsv"
     bad.write_text("method\ttask_a\n")
-    with pytest.raises(StageInputError, match="bad.tsv"):
+    with pytest.raises(StageInputError, match=r"bad\.tsv lacks columns"):
         stages.head_pruning(
             MODEL, TASKS[0], SHOT, head_scores=inputs["importance"][0], heads_out=tmp_path / "heads.parquet",
             grid=[(0, 0)], transfer={"aggregate": tmp_path / "agg.parquet", "high": tmp_path / "high.parquet"},

@@ -152,3 +152,38 @@ def test_resume_checkpoints_each_knockout_and_reuses_finished_ones(tmp_path) -> 
     assert table.knocked_out_acc.iloc[[0, 2]].tolist() == naive_table.knocked_out_acc.iloc[[0, 2]].tolist()
     with pytest.raises(ValueError, match="layers_per_pass=0"):
         ffn_oracle(ev, reqs, layers_per_pass=0)
+
+
+def test_resume_out_of_memory_halves_the_batch_and_results_are_unchanged(caplog) -> None:
+    import logging
+
+    from iclprune.scoring import ScoringOutOfMemoryError
+
+    ev = _tiny("llama")
+    ev.batch_size = 4
+    reqs = build_requests(task_config(TASK), 1, limit=4)
+    clean, _ = ffn_oracle(ev, reqs)
+    raised = []
+
+    def oom_above_one(module, args):  # the stock embedding, as the scorer's OOM tests use
+        if args[0].shape[0] > 1:
+            raised.append(args[0].shape[0])
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    handle = ev.model.get_input_embeddings().register_forward_pre_hook(oom_above_one)
+    try:
+        with caplog.at_level(logging.WARNING):
+            halved, _ = ffn_oracle(ev, reqs)
+        assert raised[:2] == [4, 2]  # 4 → 2 → 1
+        assert "out of memory at batch size 4 (FFN oracle resume); retrying at 2" in caplog.text
+        pd.testing.assert_frame_equal(halved, clean)
+        handle.remove()
+        handle = ev.model.get_input_embeddings().register_forward_pre_hook(
+            lambda module, args: (_ for _ in ()).throw(torch.OutOfMemoryError("CUDA out of memory"))
+        )
+        with pytest.raises(
+            ScoringOutOfMemoryError, match="FFN oracle's residual resume even at batch size 1"
+        ):
+            ffn_oracle(ev, reqs)
+    finally:
+        handle.remove()

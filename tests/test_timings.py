@@ -13,6 +13,7 @@ from iclprune.timings import (
     read_block,
     render_bench_results,
     render_stage_times,
+    render_workflow_times,
     replace_block,
     stage_of,
 )
@@ -100,10 +101,24 @@ def test_readme_performance_table_is_the_measured_one(root) -> None:
 
 
 def test_readme_workflow_times_are_the_measured_ones(root) -> None:
-    """The README's `make run` time table is the rendering of bench/workflow_times.tsv (+ .json total)."""
+    """The README's `make run` time table is the rendering of bench/workflow_times.tsv (+ .json total, and
+    the fast-paths-off baseline run beside it when measured)."""
+    expected = render_workflow_times(root / "bench/workflow_times.tsv").strip()
+    assert read_block((root / "README.md").read_text(), "workflow-times") == expected
+
+
+def test_workflow_times_render_with_a_baseline(tmp_path) -> None:
     import json
 
-    tsv = root / "bench/workflow_times.tsv"
-    meta = json.loads(tsv.with_suffix(".json").read_text())
-    expected = render_stage_times(pd.read_csv(tsv, sep="\t"), meta["total_wall_s"]).strip()
-    assert read_block((root / "README.md").read_text(), "workflow-times") == expected
+    for name, (wall, total) in {"t.tsv": (60.0, 90.0), "t_baseline.tsv": (150.0, 180.0)}.items():
+        _bench(tmp_path / name.replace(".tsv", "") / "pruning/m/a/0shot/heads.tsv", wall, wall)
+        collect_stage_times(tmp_path / name.replace(".tsv", "")).to_csv(
+            tmp_path / name, sep="\t", index=False
+        )
+        (tmp_path / name).with_suffix(".json").write_text(json.dumps({"total_wall_s": total}))
+    text = render_workflow_times(tmp_path / "t.tsv")
+    assert "| head_pruning | 1 | 1.0 | 1.0 | 100 | 1 | 2.5 |" in text
+    assert "| **whole run, wall clock** | | **1.5** | | | | **3.0** |" in text
+    assert "**2.00x**" in text
+    (tmp_path / "t_baseline.tsv").unlink()
+    assert "fast paths off" not in render_workflow_times(tmp_path / "t.tsv")

@@ -36,13 +36,7 @@ from torch import nn
 
 from iclprune.batching import Example
 from iclprune.components import Mask, component_str
-from iclprune.scoring import (
-    ScoringOutOfMemoryError,
-    check_finite,
-    encode_instances,
-    free_memory,
-    is_oom,
-)
+from iclprune.scoring import check_finite, encode_instances, retry_halving
 from iclprune.scoring import loglikelihoods as score_loglikelihoods
 from iclprune.surgery import masked
 from iclprune.taskdefs import TaskConfigError
@@ -218,24 +212,17 @@ class Evaluator:
     def _hflm_loglikelihoods(self, cloned: list[Any]) -> list[tuple[float, bool]]:
         """The reference path: lm-eval's ``HFLM.loglikelihood``; on out-of-memory the whole call is
         retried at half the batch size (HFLM batches internally), down to 1."""
-        size = self.batch_size
+
+        def run(size: int) -> list[tuple[float, bool]]:
+            self.lm.batch_size_per_gpu = size
+            return self.lm.loglikelihood(cloned, disable_tqdm=True)
+
         try:
-            while True:
-                self.lm.batch_size_per_gpu = size
-                try:
-                    return self.lm.loglikelihood(cloned, disable_tqdm=True)
-                except Exception as err:
-                    if not is_oom(err):
-                        raise
-                    del err
-                    free_memory()
-                    if size == 1:
-                        raise ScoringOutOfMemoryError(
-                            "out of memory in lm-eval's HFLM even at batch size 1; use a smaller model, "
-                            "fewer shots, a shorter max_length or a bigger device"
-                        ) from None
-                    log.warning("out of memory at batch size %d (HFLM); retrying at %d", size, size // 2)
-                    size //= 2
+            return retry_halving(
+                run, self.batch_size, what="HFLM",
+                at_one=lambda: "out of memory in lm-eval's HFLM even at batch size 1; use a smaller model, "
+                "fewer shots, a shorter max_length or a bigger device",
+            )[0]  # fmt: skip
         finally:
             self.lm.batch_size_per_gpu = self.batch_size
 

@@ -116,7 +116,7 @@ def _resumed_responses(
     """Responses of the full model (key −1) and of every FFN knock-out not yet in ``ck``, computed by
     residual-stream resume; each pass's knock-outs are checkpointed as soon as the pass ends."""
     from iclprune.resume import masked_loglikelihoods
-    from iclprune.scoring import free_memory, is_oom
+    from iclprune.scoring import retry_halving
 
     todo = [layer for layer in range(-1, n_layers) if not (ck and ck.get(layer=layer))]
     if not todo:
@@ -130,23 +130,16 @@ def _resumed_responses(
     for p0 in range(0, len(todo), step):
         keys = todo[p0 : p0 + step]
         masks = [Mask() if k < 0 else Mask(ffns=frozenset({k})) for k in keys]
-        size = evaluator.batch_size
-        while True:  # out of memory: halve the batch (the cached residuals are L × B × T × d)
-            try:
-                resps = masked_loglikelihoods(
-                    evaluator.model, examples, masks, batch_size=size, max_length=lm.max_length,
-                    softmax_dtype=lm.softmax_dtype, autocast_dtype=lm.mixed_precision_dtype, progress=progress,
-                )  # fmt: skip
-                break
-            except Exception as err:
-                if not is_oom(err) or size == 1:
-                    raise
-                del err
-                free_memory()
-                log.warning(
-                    "out of memory at batch size %d (FFN oracle resume); retrying at %d", size, size // 2
-                )
-                size //= 2
+        # out of memory: halve the batch (the cached residuals are L × B × T × d)
+        resps, _ = retry_halving(
+            lambda size, masks=masks: masked_loglikelihoods(
+                evaluator.model, examples, masks, batch_size=size, max_length=lm.max_length,
+                softmax_dtype=lm.softmax_dtype, autocast_dtype=lm.mixed_precision_dtype, progress=progress,
+            ),
+            evaluator.batch_size, what="FFN oracle resume",
+            at_one=lambda: "out of memory in the FFN oracle's residual resume even at batch size 1; set "
+            "evaluation.layers_per_pass, use fewer documents per batch, a shorter max_length or a bigger device",
+        )  # fmt: skip
         for k, r in zip(keys, resps, strict=True):
             out[k] = r
             if ck:  # checkpoint every finished knock-out of this pass now

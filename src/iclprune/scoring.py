@@ -30,12 +30,14 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
 from iclprune.batching import Example
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,29 @@ def free_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def retry_halving(
+    run: Callable[[int], T], size: int, *, what: str, at_one: Callable[[], str]
+) -> tuple[T, int]:
+    """``run(size)``, retried at half the size after each out-of-memory error (:func:`is_oom`), down to 1.
+
+    Returns ``run``'s result and the size that worked; other errors propagate at once. Out of memory at
+    size 1 raises :class:`ScoringOutOfMemoryError` with the message ``at_one()``. ``what`` names the
+    computation in the warning logged at each halving.
+    """
+    while True:
+        try:
+            return run(size), size
+        except Exception as err:
+            if not is_oom(err):
+                raise
+            del err  # drop the traceback's frames (and their tensors) before freeing memory
+            free_memory()
+            if size == 1:
+                raise ScoringOutOfMemoryError(at_one()) from None
+            log.warning("out of memory at batch size %d (%s); retrying at %d", size, what, size // 2)
+            size //= 2
 
 
 def _layer_output(output: Any) -> torch.Tensor | None:
@@ -338,23 +363,17 @@ def loglikelihoods(
     try:
         with torch.no_grad():
             while start < len(rows):
+                scored, size = retry_halving(
+                    lambda n, s0=start: _score_rows(model, contexts, rows[s0 : s0 + n], pad_token_id),
+                    size,
+                    what="scoring",
+                    at_one=lambda r=rows[start]: (
+                        f"out of memory scoring request {r.index} even at batch size 1 "
+                        f"(context of {len(contexts[r.group])} tokens); use a smaller "
+                        "model, fewer shots, a shorter max_length or a bigger device"
+                    ),
+                )
                 chunk = rows[start : start + size]
-                try:
-                    scored = _score_rows(model, contexts, chunk, pad_token_id)
-                except Exception as err:
-                    if not is_oom(err):
-                        raise
-                    del err
-                    free_memory()
-                    if size == 1:
-                        raise ScoringOutOfMemoryError(
-                            f"out of memory scoring request {chunk[0].index} even at batch size 1 "
-                            f"(context of {len(contexts[chunk[0].group])} tokens); use a smaller "
-                            "model, fewer shots, a shorter max_length or a bigger device"
-                        ) from None
-                    log.warning("out of memory at batch size %d; retrying that batch at %d", size, size // 2)
-                    size //= 2
-                    continue
                 for r, res in zip(chunk, scored, strict=True):
                     results[r.index] = res
                 start += len(chunk)

@@ -89,26 +89,73 @@ def collect_stage_times(bench_dir: str | Path) -> pd.DataFrame:
     return out[TIMING_COLUMNS]
 
 
-def render_stage_times(table: pd.DataFrame, total_wall_s: float | None = None) -> str:
-    """Markdown table of :func:`collect_stage_times` (minutes), with the run's measured total if given.
+def render_stage_times(
+    table: pd.DataFrame,
+    total_wall_s: float | None = None,
+    baseline: pd.DataFrame | None = None,
+    baseline_total_s: float | None = None,
+) -> str:
+    """Markdown table of :func:`collect_stage_times` (minutes), with the run's measured total if given;
+    with ``baseline`` (the same workflow with the fast paths off) a column of its summed wall time per
+    stage, its total, and the wall-clock ratio baseline / run.
 
     The summed job times exceed the total wall time when jobs run in parallel (``--cores 2``).
     """
-    lines = [
-        "| stage | jobs | summed job wall time (min) | summed CPU time (min) | peak memory (MB) |",
-        "|---|---:|---:|---:|---:|",
-    ]
+    base = baseline.set_index("stage") if baseline is not None else None
+    head = "| stage | jobs | summed job wall time (min) | summed CPU time (min) | peak memory (MB) |"
+    rule = "|---|---:|---:|---:|---:|"
+    if base is not None:
+        head, rule = head + " fast paths off: jobs | fast paths off: summed wall (min) |", rule + "---:|---:|"
+
+    def before(stage: str | None) -> str:
+        if base is None:
+            return ""
+        if stage is None:
+            return f" {int(base.jobs.sum())} | {base.wall_s.sum() / 60:.1f} |"
+        if stage not in base.index:
+            return " | |"
+        return f" {int(base.loc[stage, 'jobs'])} | {base.loc[stage, 'wall_s'] / 60:.1f} |"
+
+    lines = [head, rule]
     for row in table.itertuples(index=False):
         lines.append(
             f"| {row.stage} | {row.jobs} | {row.wall_s / 60:.1f} | {row.cpu_s / 60:.1f} | {row.max_rss_mb:.0f} |"
+            + before(row.stage)
         )
     lines.append(
         f"| **all jobs** | {int(table.jobs.sum())} | {table.wall_s.sum() / 60:.1f} | {table.cpu_s.sum() / 60:.1f} "
-        f"| {table.max_rss_mb.max():.0f} |"
+        f"| {table.max_rss_mb.max():.0f} |" + before(None)
     )
     if total_wall_s is not None:
-        lines.append(f"| **whole run, wall clock** | | **{total_wall_s / 60:.1f}** | | |")
+        off = ""
+        if base is not None:
+            off = f" | **{baseline_total_s / 60:.1f}** |" if baseline_total_s is not None else " | |"
+        lines.append(f"| **whole run, wall clock** | | **{total_wall_s / 60:.1f}** | | |" + off)
+        if base is not None and baseline_total_s is not None:
+            ratio = baseline_total_s / total_wall_s
+            lines.append(f"| **fast paths off / on, wall clock** | | | | | | **{ratio:.2f}x** |")
     return "\n".join(lines) + "\n"
+
+
+def baseline_path(out: str | Path) -> Path:
+    """Where the fast-paths-off run of the timings ``out`` is kept: ``x.tsv`` → ``x_baseline.tsv`` (+ ``.json``)."""
+    out = Path(out)
+    return out.with_name(out.stem + "_baseline.tsv")
+
+
+def render_workflow_times(out: str | Path) -> str:
+    """The README table of the measured workflow timings ``out`` (a TSV of :func:`collect_stage_times` with
+    a ``.json`` holding ``total_wall_s``), beside its baseline run when one was measured."""
+    import json
+
+    out = Path(out)
+    table = pd.read_csv(out, sep="\t")
+    total = json.loads(out.with_suffix(".json").read_text())["total_wall_s"]
+    base = baseline_path(out)
+    if not base.is_file():
+        return render_stage_times(table, total)
+    base_total = json.loads(base.with_suffix(".json").read_text())["total_wall_s"]
+    return render_stage_times(table, total, pd.read_csv(base, sep="\t"), base_total)
 
 
 def render_bench_results(results: pd.DataFrame) -> str:
