@@ -40,8 +40,9 @@ def test_tiny_config_counts_come_from_the_real_prompts(tiny: dict, tiny_estimate
     assert tiny_estimate.measured_tasks == sorted(tiny["tasks"] + tiny["ood_tasks"])
     assert tiny_estimate.documented_tasks == []
     n_all, n_shots, n_sweep = 3, 3, 2  # importance at 0/1/5 shots, the evaluation stages at 0/1 (sweep_shots)
-    assert table.loc["importance", "jobs"] == n_all * n_shots
-    assert table.loc["importance", "requests"] == n_all * n_shots * tiny["importance"]["n_docs"]
+    n_importance = 2 * n_shots + 1 * n_sweep  # the OOD task's importance only at the sweep shots
+    assert table.loc["importance", "jobs"] == n_importance
+    assert table.loc["importance", "requests"] == n_importance * tiny["importance"]["n_docs"]
     assert table.loc["importance", "forward_tokens"] == 3 * table.loc["importance", "tokens"]
     layers = tiny_estimate.geometry.n_layers
     assert layers == 3

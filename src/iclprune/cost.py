@@ -5,7 +5,7 @@ The stages and their multiplicities mirror the workflow's DAG (``rules/*.smk``):
 ==============  ==========================================  =========================================
 stage           jobs                                        passes over a (task, shot)'s documents
 ==============  ==========================================  =========================================
-importance      (tasks + ood_tasks) × shots                 one forward + backward over ``n_docs``
+importance      tasks × shots + ood_tasks × sweep shots     one forward + backward over ``n_docs``
                                                             training documents (backward = 2 forwards)
 ffn_oracle      tasks × sweep shots                         ``layers + 1`` evaluations (full model +
                                                             each FFN knocked out)
@@ -405,7 +405,8 @@ def estimate(
             for k in at
         ]
 
-    imp = passes(everything, "importance", n_docs, shots)
+    # OOD tasks' importance only ranks their own head sweeps: needed at the sweep shots only
+    imp = passes(tasks, "importance", n_docs, shots) + passes(ood, "importance", n_docs, sweep_shots)
     ev_in, ev_ood = passes(tasks, "eval", limit, sweep_shots), passes(ood, "eval", limit, sweep_shots)
     transfer = len(pruning["transfer_percents"])
     head_in = len(pruning["head_percents"]) + TRANSFER_RANKINGS * transfer
@@ -428,7 +429,7 @@ def estimate(
     for key in ("requests", "tokens", "forward_tokens"):
         head_row[key] += ood_row[key]
     rows = [
-        row("importance", n_all * len(shots), imp, 1, backward=True),
+        row("importance", n_in * len(shots) + len(ood) * n_sweep, imp, 1, backward=True),
         row("ffn_oracle", n_in * n_sweep, ev_in, g.n_layers + 1),
         head_row,
         row("ffn_pruning", n_in * n_sweep, ev_in, len(ffn_points)),
