@@ -43,15 +43,9 @@ class TinyRun:
     process: subprocess.CompletedProcess
 
 
-@pytest.fixture(scope="session")
-def tiny_run(root: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
-    """The whole tiny workflow (config/tiny.yaml) run once per session with ``snakemake --cores 2`` in a
-    temp working directory. Shared by the workflow test (which goes on to check resuming and the
-    report there) and the Slurm test (whose tables must equal these byte for byte)."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    (workdir / "config").mkdir()
-    shutil.copy(root / "config/schema.yaml", workdir / "config/schema.yaml")
-    shutil.copy(root / "config/config.yaml", workdir / "config/config.yaml")
+def tiny_snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """``snakemake --cores 2 *args`` on config/tiny.yaml in ``workdir``, offline, with the repository's
+    tasks and model cache (30 min limit)."""
     env = dict(
         os.environ,
         ICLPRUNE_TASKS=str(root / "tasks"),
@@ -61,7 +55,25 @@ def tiny_run(root: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
     )
     cmd = [
         str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(root / "config/tiny.yaml"), "--cores", "2",
+        "--directory", str(workdir), "--configfile", str(root / "config/tiny.yaml"), "--cores", "2", *args,
     ]  # fmt: skip
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="session")
+def run_tiny():
+    """:func:`tiny_snakemake`, for tests that go on with the tiny run's working directory."""
+    return tiny_snakemake
+
+
+@pytest.fixture(scope="session")
+def tiny_run(root: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
+    """The whole tiny workflow (config/tiny.yaml) run once per session with ``snakemake --cores 2`` in a
+    temp working directory. Shared by the workflow test (which goes on to check resuming and the
+    report there) and the Slurm test (whose tables must equal these byte for byte)."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    (workdir / "config").mkdir()
+    shutil.copy(root / "config/schema.yaml", workdir / "config/schema.yaml")
+    shutil.copy(root / "config/config.yaml", workdir / "config/config.yaml")
+    done = tiny_snakemake(root, workdir)
     return TinyRun(workdir=workdir, process=done)

@@ -13,23 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def _snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        ICLPRUNE_TASKS=str(root / "tasks"),
-        ICLPRUNE_RESOURCES=str(root / "resources"),
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-    )
-    cmd = [
-        str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(root / "config/tiny.yaml"),
-        "--cores", "2", *args,
-    ]  # fmt: skip
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
-
-
-def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run) -> None:
+def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run, run_tiny) -> None:
     tmp_path, done = tiny_run.workdir, tiny_run.process  # the run is a session fixture (conftest.py)
     assert done.returncode == 0, done.stderr[-4000:]
     base = tmp_path / "results"
@@ -62,12 +46,12 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run) -> None
     table1 = claims[claims.claim.str.startswith("cross-shot SRCC")]
     assert len(table1) == 3  # 0-1, 0-5, 1-5: importance runs at every shot
     # nothing left to do on a second run
-    again = _snakemake(root, tmp_path, "-n")
+    again = run_tiny(root, tmp_path, "-n")
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
     # a deleted figure is redrawn by its plotting job alone
     (base / "figures/fig07_combined_pruning.pdf").unlink()
-    redo = _snakemake(root, tmp_path, "-n", "--quiet", "rules")
+    redo = run_tiny(root, tmp_path, "-n", "--quiet", "rules")
     assert redo.returncode == 0
     jobs = {
         line.split()[0]
@@ -75,7 +59,7 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run) -> None
         if line[:1].isalpha() and line.split()[-1].isdigit()
     }
     assert jobs == {"all", "figure_fig07_combined_pruning", "total"}  # (the stats table may print twice)
-    report = _snakemake(root, tmp_path, "--report", str(tmp_path / "report.html"))
+    report = run_tiny(root, tmp_path, "--report", str(tmp_path / "report.html"))
     assert report.returncode == 0, report.stderr[-3000:]
     assert "fig05_head_pruning" in (tmp_path / "report.html").read_text(errors="replace")
 
