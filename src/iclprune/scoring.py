@@ -241,6 +241,21 @@ def _plan(examples: Sequence[Example], shared_context: bool) -> tuple[list[tuple
     return contexts, rows
 
 
+def _batch_end(rows: Sequence[_Row], start: int, n_contexts: int | None, n_rows: int | None) -> int:
+    """End of the batch of ``rows`` beginning at ``start``: the next ``n_contexts`` contexts with all of
+    their rows (rows of a context are consecutive, see :func:`_plan`), and at most ``n_rows`` rows: cut
+    at the last context boundary that fits, or inside the first context when even it does not fit."""
+    end, seen = start, 0
+    while end < len(rows) and (n_contexts is None or seen < n_contexts):
+        group_end = end
+        while group_end < len(rows) and rows[group_end].group == rows[end].group:
+            group_end += 1
+        if n_rows is not None and group_end - start > n_rows:
+            return end if end > start else start + n_rows
+        end, seen = group_end, seen + 1
+    return end
+
+
 def _logprobs(logits: torch.Tensor) -> torch.Tensor:
     """log-softmax over the vocabulary in at least float32; ``(..., V)`` → ``(..., V)``."""
     return torch.log_softmax(logits.to(torch.promote_types(logits.dtype, torch.float32)), dim=-1)
@@ -338,8 +353,10 @@ def loglikelihoods(
         model: a causal LM (Llama/Mistral/Qwen2 incl. GQA, OPT, GPT-NeoX, ...), hooks and all.
         examples: token-id pairs, e.g. from :func:`encode_instances` (already truncated: no truncation
             happens here; a context + continuation beyond the model's positions is the caller's error).
-        batch_size: continuations per forward pass (the suffix pass's batch; the prefix pass runs the
-            distinct contexts among them). Halved and retried on out-of-memory, down to 1.
+        batch_size: distinct contexts per batch, each with all of its continuations (the context pass
+            runs ``batch_size`` rows, the continuation pass one row per continuation; without sharing,
+            requests per batch, as HFLM's ``batch_size``). On out-of-memory the batch's rows are halved
+            and retried (splitting a context's continuations if need be), down to 1 row.
         shared_context: run each distinct context once and score its continuations from the cache
             (default); ``False`` runs every request as one full row, as HFLM does.
         pad_token_id: id written into padding (never attended to, never scored).
@@ -355,17 +372,22 @@ def loglikelihoods(
     if not examples:
         return []
     contexts, rows = _plan(examples, shared_context)
+    cap: int | None = None  # rows per batch after an out-of-memory error
     results: list[tuple[float, bool] | None] = [None] * len(examples)
-    size = batch_size
     start = 0
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             while start < len(rows):
+                # a batch is batch_size contexts with all their continuations; after an out-of-memory
+                # error, at most the number of rows that then fitted (a context's rows may be split)
+                n = _batch_end(rows, start, batch_size, cap) - start
                 scored, size = retry_halving(
-                    lambda n, s0=start: _score_rows(model, contexts, rows[s0 : s0 + n], pad_token_id),
-                    size,
+                    lambda k, s0=start: _score_rows(
+                        model, contexts, rows[s0 : _batch_end(rows, s0, None, k)], pad_token_id
+                    ),
+                    n,
                     what="scoring",
                     at_one=lambda r=rows[start]: (
                         f"out of memory scoring request {r.index} even at batch size 1 "
@@ -373,7 +395,8 @@ def loglikelihoods(
                         "model, fewer shots, a shorter max_length or a bigger device"
                     ),
                 )
-                chunk = rows[start : start + size]
+                cap = size if size < n else cap
+                chunk = rows[start : _batch_end(rows, start, None, size)]
                 for r, res in zip(chunk, scored, strict=True):
                     results[r.index] = res
                 start += len(chunk)
