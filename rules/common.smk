@@ -49,10 +49,14 @@ def model_manifest(wildcards):
 # keeps a backward pass's tensors. CPU models (embedded, tiny) get gpu=0, tables and figures no gpu at
 # all. Override one rule's numbers with `--set-resources NAME:gpu=N` (or a profile's set-resources).
 CLUSTER = ClusterSpec.from_config(config.get("cluster"))
+# the pruning jobs tile every batch once per mask of evaluation.mask_batch
+PRUNING_BATCH = config["evaluation"]["batch_size"] * config["evaluation"]["mask_batch"]
 STAGE_BATCH = {
     "model": 1,
     "importance": config["importance"]["batch_size"],
     "induction": 1,
+    "head_pruning": PRUNING_BATCH,
+    "ffn_pruning": PRUNING_BATCH,
 }
 _STAGE_RESOURCES = {}
 

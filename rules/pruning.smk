@@ -42,6 +42,7 @@ rule head_pruning:
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
         shared_context=config["evaluation"]["shared_context"],
+        mask_batch=config["evaluation"]["mask_batch"],
         seed=config["seed"],
         metric=task_metric,
     script:
@@ -77,6 +78,7 @@ rule ood_head_pruning:
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
         shared_context=config["evaluation"]["shared_context"],
+        mask_batch=config["evaluation"]["mask_batch"],
         seed=config["seed"],
         metric=task_metric,
     script:
@@ -110,6 +112,7 @@ rule ffn_pruning:
         limit=config["evaluation"]["limit"],
         batch_size=config["evaluation"]["batch_size"],
         shared_context=config["evaluation"]["shared_context"],
+        mask_batch=config["evaluation"]["mask_batch"],
         seed=config["seed"],
         metric=task_metric,
     script:

@@ -12,4 +12,5 @@ ffn_pruning(
     combined_out=sm.output.combined, combined_grid=[tuple(p) for p in sm.params.combined_grid],
     variant=sm.params.variant, limit=sm.params.limit, batch_size=sm.params.batch_size,
     seed=sm.params.seed, metric=sm.params.metric, shared_context=sm.params.shared_context,
+    mask_batch=sm.params.mask_batch,
 )  # fmt: skip

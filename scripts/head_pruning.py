@@ -13,4 +13,5 @@ head_pruning(
     percents=sm.params.percents, variant=sm.params.variant, limit=sm.params.limit,
     batch_size=sm.params.batch_size, seed=sm.params.seed, metric=sm.params.metric,
     shared_context=sm.params.shared_context,
+    mask_batch=sm.params.mask_batch,
 )  # fmt: skip

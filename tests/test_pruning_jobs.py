@@ -51,15 +51,15 @@ def inputs(tmp_path_factory) -> dict:
 
 @pytest.fixture
 def count_evaluations(monkeypatch) -> list:
-    """Every (task, mask) Evaluator.evaluate is called with, in order."""
+    """Every (task, mask) the sweeps score, in order (Evaluator.loglikelihoods_many is their one path)."""
     calls: list = []
-    real = Evaluator.evaluate
+    real = Evaluator.loglikelihoods_many
 
-    def counted(self, reqs, mask=None):
-        calls.append((reqs.name, mask))
-        return real(self, reqs, mask) if mask is not None else real(self, reqs)
+    def counted(self, reqs, masks):
+        calls.extend((reqs.name, m) for m in masks)
+        return real(self, reqs, masks)
 
-    monkeypatch.setattr(Evaluator, "evaluate", counted)
+    monkeypatch.setattr(Evaluator, "loglikelihoods_many", counted)
     return calls
 
 

@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--limit", type=_at_least(1), default=None)
     p.add_argument("--batch-size", type=_at_least(1), default=8)
+    p.add_argument("--mask-batch", type=_at_least(1), default=4, help="masks per forward (1: one at a time)")
     p.add_argument("--out", type=_table, required=True)
 
     p = sub.add_parser("task-table", help="accuracy of the full model on every bundled task per shot")
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             stages.pruning_sweep(
                 _model(args), args.task, args.shots, args.out, head_scores=args.head_scores,
                 ffn_scores=args.ffn_scores, grid=args.grid, variant=args.variant,
-                limit=args.limit, batch_size=args.batch_size,
+                limit=args.limit, batch_size=args.batch_size, mask_batch=args.mask_batch,
             )  # fmt: skip
         elif args.command == "task-table":
             from iclprune.taskdefs import bundled_tasks

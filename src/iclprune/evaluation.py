@@ -13,6 +13,10 @@ under :func:`iclprune.surgery.masked` hooks on the same in-memory model:
 * ``shared_context=False`` (reference): lm-eval's stock ``HFLM`` wrapped around the model object, which
   runs ``context + choice`` once per choice.
 
+With ``mask_batch > 1`` (shared context only), several masks of a sweep are scored in the same forwards:
+each batch is tiled once per mask and :func:`iclprune.surgery.variants_masked` hooks give every block of
+rows its own mask.
+
 We call the scorer directly (no ``CachingLM``), so no request cache can leak results from one mask into
 another. A batch that runs out of memory is retried at half the batch size; a NaN/Inf log-likelihood
 raises :class:`iclprune.scoring.NonFiniteScoreError` naming the task, shot, mask and document.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,9 +41,15 @@ from torch import nn
 
 from iclprune.batching import Example
 from iclprune.components import Mask, component_str
-from iclprune.scoring import check_finite, encode_instances, retry_halving
+from iclprune.scoring import (
+    ScoringOutOfMemoryError,
+    check_finite,
+    encode_instances,
+    retry_halving,
+    variant_loglikelihoods,
+)
 from iclprune.scoring import loglikelihoods as score_loglikelihoods
-from iclprune.surgery import masked
+from iclprune.surgery import masked, variants_masked
 from iclprune.taskdefs import TaskConfigError
 
 log = logging.getLogger(__name__)
@@ -141,12 +152,22 @@ def describe_mask(mask: Mask, limit: int = 12) -> str:
     return "mask removing " + " and ".join(parts)
 
 
+def _describe(reqs: TaskRequests, cloned: list[Any], mask: Mask, i: int) -> str:
+    """Request ``i`` of ``reqs`` (``cloned`` = ``reqs.cloned()``) under ``mask``, for error messages."""
+    inst = cloned[i]
+    return (
+        f"task {reqs.name!r}, {reqs.shots}-shot, {describe_mask(mask)}, "
+        f"document {inst.doc_id} (request {inst.idx} of that document)"
+    )
+
+
 class Evaluator:
     """One resident model scored under any mask (heads + FFNs), without reloading.
 
     ``shared_context=True`` (default) scores with :func:`iclprune.scoring.loglikelihoods` (each context
     once, every choice from its cache); ``False`` uses lm-eval's stock ``HFLM`` (the reference). Both
-    tokenise through the same ``HFLM`` (``self.lm``).
+    tokenise through the same ``HFLM`` (``self.lm``). With ``shared_context``, :meth:`evaluate_many`
+    scores up to ``mask_batch`` masks in the same forwards (:func:`iclprune.surgery.variants_masked`).
     """
 
     def __init__(
@@ -157,14 +178,18 @@ class Evaluator:
         batch_size: int = 8,
         max_length: int | None = None,
         shared_context: bool = True,
+        mask_batch: int = 4,
     ):
         from lm_eval.models.huggingface import HFLM
 
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size}; expected a positive integer")
+        if mask_batch < 1:
+            raise ValueError(f"mask_batch={mask_batch}; expected a positive integer")
         self.model = model.eval()
         self.batch_size = batch_size
         self.shared_context = shared_context
+        self.mask_batch = mask_batch
         device = next(model.parameters()).device
         self.lm = HFLM(
             pretrained=model,
@@ -192,11 +217,7 @@ class Evaluator:
         cloned = reqs.cloned()
 
         def describe(i: int) -> str:
-            inst = cloned[i]
-            return (
-                f"task {reqs.name!r}, {reqs.shots}-shot, {describe_mask(mask)}, "
-                f"document {inst.doc_id} (request {inst.idx} of that document)"
-            )
+            return _describe(reqs, cloned, mask, i)
 
         examples = self.examples(reqs)
         with masked(self.model, mask):
@@ -207,6 +228,46 @@ class Evaluator:
                 )  # fmt: skip
             results = self._hflm_loglikelihoods(cloned)
             check_finite(self.model, results, examples, describe)
+        return results
+
+    def loglikelihoods_many(
+        self, reqs: TaskRequests, masks: Sequence[Mask]
+    ) -> list[list[tuple[float, bool]]]:
+        """:meth:`loglikelihoods` of ``reqs`` under each of ``masks``, in order.
+
+        With ``shared_context`` and ``mask_batch > 1``, masks go ``mask_batch`` at a time through the
+        same forwards (each batch tiled once per mask, so a forward holds ``mask_batch × batch_size``
+        contexts); when even one context per mask runs out of memory the masks are split in halves.
+        Results equal one :meth:`loglikelihoods` call per mask up to floating-point reassociation
+        (``tests/test_mask_batch.py``). Otherwise one mask after another.
+        """
+        masks = list(masks)
+        if not self.shared_context or self.mask_batch == 1 or len(masks) < 2:
+            return [self.loglikelihoods(reqs, m) for m in masks]
+        out: list[list[tuple[float, bool]]] = []
+        for c in range(0, len(masks), self.mask_batch):
+            out += self._variants(reqs, masks[c : c + self.mask_batch])
+        return out
+
+    def _variants(self, reqs: TaskRequests, masks: list[Mask]) -> list[list[tuple[float, bool]]]:
+        if len(masks) == 1:
+            return [self.loglikelihoods(reqs, masks[0])]
+        examples = self.examples(reqs)
+        try:
+            with variants_masked(self.model, masks):
+                results = variant_loglikelihoods(
+                    self.model, examples, len(masks), batch_size=self.batch_size,
+                    pad_token_id=self.pad_token_id,
+                )  # fmt: skip
+        except ScoringOutOfMemoryError:
+            half = len(masks) // 2
+            log.warning("out of memory with %d mask variants per forward; splitting them", len(masks))
+            return self._variants(reqs, masks[:half]) + self._variants(reqs, masks[half:])
+        cloned = reqs.cloned()
+        for mask, res in zip(masks, results, strict=True):
+            if any(not math.isfinite(ll) for ll, _ in res):
+                with masked(self.model, mask):  # name the layer, one mask at a time
+                    check_finite(self.model, res, examples, lambda i, m=mask: _describe(reqs, cloned, m, i))
         return results
 
     def _hflm_loglikelihoods(self, cloned: list[Any]) -> list[tuple[float, bool]]:
@@ -225,6 +286,12 @@ class Evaluator:
             )[0]  # fmt: skip
         finally:
             self.lm.batch_size_per_gpu = self.batch_size
+
+    def evaluate_many(self, reqs: TaskRequests, masks: Sequence[Mask]) -> list[EvalResult]:
+        """:meth:`evaluate` under each of ``masks``, up to ``mask_batch`` of them per forward."""
+        if reqs.role != "eval":
+            raise ValueError(f"requests of role {reqs.role!r} are for importance, not evaluation")
+        return [score_responses(reqs, r) for r in self.loglikelihoods_many(reqs, masks)]
 
     def evaluate(self, reqs: TaskRequests, mask: Mask = FULL_MODEL) -> EvalResult:
         """Accuracy (and the task's other metrics) of the model with ``mask`` removed."""

@@ -210,15 +210,29 @@ def pruning_sweep(
     Returns one row per grid point (columns :data:`SWEEP_COLUMNS`) and the per-document results of
     every point (``pct_heads, pct_ffns, doc_id, acc, loglik``); resumable through ``checkpoint``.
     Sweeps of the same ``reqs`` that share a ``memo`` evaluate each distinct mask once (e.g. the FFN
-    sweep's points are the combined grid's ``pct_heads = 0`` column).
+    sweep's points are the combined grid's ``pct_heads = 0`` column); the masks still to evaluate go
+    ``evaluator.mask_batch`` at a time through :meth:`~iclprune.evaluation.Evaluator.evaluate_many`,
+    each chunk checkpointed when it ends.
     """
     check_rankings(evaluator.model, heads, ffns)
     ck = Checkpoint(checkpoint, ("pct_heads", "pct_ffns")) if checkpoint else None
+    memo = {} if memo is None else memo  # a mask repeated in the grid is evaluated once
+    points = [
+        ({"pct_heads": pct_h, "pct_ffns": pct_f}, pruning_mask(heads, pct_h, ffns, pct_f))
+        for pct_h, pct_f in grid
+    ]
+    # masks still to evaluate (not checkpointed, not evaluated by another sweep), each once, in grid order
+    todo = list(dict.fromkeys(m for key, m in points if not (ck and ck.get(**key)) and m not in memo))
+    step = evaluator.mask_batch if evaluator.shared_context else 1
+    chunks = [todo[c : c + step] for c in range(0, len(todo), step)]
+    for chunk in tqdm(chunks, desc=f"pruning {reqs.name} {reqs.shots}-shot", disable=not progress):
+        memo.update(zip(chunk, evaluator.evaluate_many(reqs, chunk), strict=True))
+        for key, mask in points:  # checkpoint this chunk's points now
+            if mask in chunk:
+                _point(evaluator, reqs, mask, metric, ck, key, memo=memo)
     rows, docs = [], []
-    for pct_h, pct_f in tqdm(grid, desc=f"pruning {reqs.name} {reqs.shots}-shot", disable=not progress):
-        mask = pruning_mask(heads, pct_h, ffns, pct_f)
-        key = {"pct_heads": pct_h, "pct_ffns": pct_f}
+    for key, mask in points:
         value, point_docs = _point(evaluator, reqs, mask, metric, ck, key, memo=memo)
-        rows.append((pct_h, pct_f, len(mask.heads), len(mask.ffns), value))
+        rows.append((key["pct_heads"], key["pct_ffns"], len(mask.heads), len(mask.ffns), value))
         docs.append(point_docs)
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS), pd.concat(docs, ignore_index=True)

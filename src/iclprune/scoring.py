@@ -262,45 +262,56 @@ def _logprobs(logits: torch.Tensor) -> torch.Tensor:
 
 
 def _score_rows(
-    model: nn.Module, contexts: Sequence[tuple[int, ...]], rows: Sequence[_Row], pad_id: int
-) -> list[tuple[float, bool]]:
-    """``(Σ log p(continuation), is_greedy)`` of ``rows``: one context pass, one continuation pass.
+    model: nn.Module,
+    contexts: Sequence[tuple[int, ...]],
+    rows: Sequence[_Row],
+    pad_id: int,
+    variants: int = 1,
+) -> list[list[tuple[float, bool]]]:
+    """``(Σ log p(continuation), is_greedy)`` of ``rows``, per mask variant: one context pass, one
+    continuation pass.
 
-    Context pass: the ``G`` distinct contexts of the rows, right-padded to ``(G, Tc)``; the logits of
-    each context's last position (``(G, V)``) score every row's first continuation token, and the
-    keys/values are cached. Continuation pass (only when some continuation has ≥ 2 tokens): the cache
-    is expanded to one row per such continuation and ``continuation[:-1]`` is fed as ``(R, Ts)`` with
-    positions continuing after its context and an ``(R, Tc + Ts)`` mask hiding the context padding.
+    Context pass: the ``G`` distinct contexts of the rows, right-padded to ``(G, Tc)`` and tiled
+    ``variants`` times, variant-major, to ``(K·G, Tc)`` (the caller's hooks, e.g.
+    :func:`iclprune.surgery.variants_masked`, give each block its mask); the logits of each context's last
+    position (``(K·G, V)``) score every row's first continuation token, and the keys/values are cached.
+    Continuation pass (only when some continuation has ≥ 2 tokens): the cache is expanded to one row per
+    such continuation and variant, and ``continuation[:-1]`` is fed as ``(K·R, Ts)`` with positions
+    continuing after its context and a ``(K·R, Tc + Ts)`` mask hiding the context padding. Returns
+    ``K`` lists of ``len(rows)`` results.
     """
     device = model.get_input_embeddings().weight.device  # inputs go here; logits may come back elsewhere
+    K = variants
     groups: list[int] = []
     for r in rows:
         if not groups or groups[-1] != r.group:
             groups.append(r.group)
+    G = len(groups)
     slot = {g: k for k, g in enumerate(groups)}
     ctx_len = [len(contexts[g]) for g in groups]  # (G,)
     Tc = max(ctx_len)
     long_rows = [b for b, r in enumerate(rows) if len(r.continuation) > 1]
-    ids = torch.full((len(groups), Tc), pad_id, dtype=torch.long)
+    ids = torch.full((G, Tc), pad_id, dtype=torch.long)
     for k, g in enumerate(groups):
         ids[k, : ctx_len[k]] = torch.tensor(contexts[g])
     last = sorted(set(ctx_len))  # positions whose logits are needed: each context's last token
     keep = torch.tensor([n - 1 for n in last], device=device)
     out = model(
-        input_ids=ids.to(device),
-        position_ids=torch.arange(Tc, device=device).expand(len(groups), Tc),
+        input_ids=ids.repeat(K, 1).to(device),
+        position_ids=torch.arange(Tc, device=device).expand(K * G, Tc),
         use_cache=bool(long_rows),
         logits_to_keep=keep,
     )
     out_dev = out.logits.device
-    col = torch.tensor([last.index(n) for n in ctx_len], device=out_dev)
-    first = _logprobs(out.logits[torch.arange(len(groups), device=out_dev), col])  # (G, V)
+    col = torch.tensor([last.index(n) for n in ctx_len], device=out_dev).repeat(K)
+    first = _logprobs(out.logits[torch.arange(K * G, device=out_dev), col])  # (K·G, V)
     past = out.past_key_values if long_rows else None
     del out
-    row_slot = torch.tensor([slot[r.group] for r in rows])  # (R_all,), on the CPU
-    first_tok = torch.tensor([r.continuation[0] for r in rows], device=out_dev)
-    sums = first[row_slot.to(out_dev), first_tok].double()  # (R_all,)
-    greedy = first.argmax(dim=-1)[row_slot.to(out_dev)] == first_tok  # (R_all,)
+    offsets = torch.arange(K).repeat_interleave(len(rows)) * G  # (K·R_all,): each row's variant block
+    row_slot = torch.tensor([slot[r.group] for r in rows]).repeat(K) + offsets  # (K·R_all,), on the CPU
+    first_tok = torch.tensor([r.continuation[0] for r in rows], device=out_dev).repeat(K)
+    sums = first[row_slot.to(out_dev), first_tok].double()  # (K·R_all,)
+    greedy = first.argmax(dim=-1)[row_slot.to(out_dev)] == first_tok  # (K·R_all,)
     if long_rows:
         sub = [rows[b] for b in long_rows]
         R, Ts = len(sub), max(len(r.continuation) - 1 for r in sub)
@@ -317,24 +328,27 @@ def _score_rows(
             pos[b] = torch.arange(c, c + Ts)
             attn[b, :c] = 1
             attn[b, Tc : Tc + n] = 1
-        sel = row_slot[torch.tensor(long_rows)]  # CPU indices index a cache on any device(s)
-        if len(groups) != R or bool((sel != torch.arange(R)).any()):
-            past.batch_select_indices(sel)  # (G, ...) → (R, ...): each row gets its context's cache
+        sel = torch.tensor([slot[r.group] for r in sub]).repeat(K) + torch.arange(K).repeat_interleave(R) * G
+        if K * G != K * R or bool((sel != torch.arange(K * R)).any()):
+            past.batch_select_indices(sel)  # (K·G, ...) → (K·R, ...): CPU indices, cache on any device(s)
         logits = model(
-            input_ids=inp.to(device),
-            position_ids=pos.to(device),
-            attention_mask=attn.to(device),
+            input_ids=inp.repeat(K, 1).to(device),
+            position_ids=pos.repeat(K, 1).to(device),
+            attention_mask=attn.repeat(K, 1).to(device),
             past_key_values=past,
             use_cache=True,
-        ).logits  # (R, Ts, V)
+        ).logits  # (K·R, Ts, V)
         del past
         logprobs = _logprobs(logits)
-        targets, valid = targets.to(logits.device), valid.to(logits.device)
-        picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (R, Ts)
-        idx = torch.tensor(long_rows, device=sums.device)
+        targets, valid = targets.repeat(K, 1).to(logits.device), valid.repeat(K, 1).to(logits.device)
+        picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (K·R, Ts)
+        idx = (torch.tensor(long_rows).repeat(K) + torch.arange(K).repeat_interleave(R) * len(rows)).to(
+            sums.device
+        )
         sums[idx] += (picked.double() * valid).sum(dim=-1)
         greedy[idx] &= ((logprobs.argmax(dim=-1) == targets) | ~valid).all(dim=-1)
-    return list(zip(sums.tolist(), greedy.tolist(), strict=True))
+    pairs = list(zip(sums.tolist(), greedy.tolist(), strict=True))
+    return [pairs[k * len(rows) : (k + 1) * len(rows)] for k in range(K)]
 
 
 def loglikelihoods(
@@ -366,14 +380,41 @@ def loglikelihoods(
     ``is_greedy`` is True when every continuation token is the argmax of its predicting position, as
     in lm-eval. Log-probabilities are taken in at least float32.
     """
+    final = variant_loglikelihoods(
+        model, examples, 1, batch_size=batch_size, shared_context=shared_context, pad_token_id=pad_token_id
+    )[0]
+    if check:
+        check_finite(model, final, list(examples), describe or (lambda i: f"request {i}"))
+    return final
+
+
+def variant_loglikelihoods(
+    model: nn.Module,
+    examples: Sequence[Example],
+    variants: int,
+    *,
+    batch_size: int = 8,
+    shared_context: bool = True,
+    pad_token_id: int = 0,
+) -> list[list[tuple[float, bool]]]:
+    """:func:`loglikelihoods` of ``examples`` under ``variants`` mask variants in the same forwards.
+
+    Every batch is tiled ``variants`` times, variant-major (see :func:`_score_rows`), for hooks such as
+    :func:`iclprune.surgery.variants_masked` that give each block of rows its own mask; a forward thus
+    holds ``variants × batch_size`` contexts. Out of memory halves the rows per variant down to 1, then
+    raises :class:`ScoringOutOfMemoryError` (the caller may split the variants). Returns one list per
+    variant, in order; no finiteness check (with variant hooks on, a single-row forward cannot run).
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}; expected a positive integer")
+    if variants < 1:
+        raise ValueError(f"variants={variants}; expected a positive integer")
     examples = [e if isinstance(e, Example) else Example(*e) for e in examples]
     if not examples:
-        return []
+        return [[] for _ in range(variants)]
     contexts, rows = _plan(examples, shared_context)
     cap: int | None = None  # rows per batch after an out-of-memory error
-    results: list[tuple[float, bool] | None] = [None] * len(examples)
+    results: list[list[tuple[float, bool] | None]] = [[None] * len(examples) for _ in range(variants)]
     start = 0
     was_training = model.training
     model.eval()
@@ -385,26 +426,31 @@ def loglikelihoods(
                 n = _batch_end(rows, start, batch_size, cap) - start
                 scored, size = retry_halving(
                     lambda k, s0=start: _score_rows(
-                        model, contexts, rows[s0 : _batch_end(rows, s0, None, k)], pad_token_id
+                        model, contexts, rows[s0 : _batch_end(rows, s0, None, k)], pad_token_id, variants
                     ),
                     n,
-                    what="scoring",
+                    what="scoring" if variants == 1 else f"scoring {variants} mask variants per forward",
                     at_one=lambda r=rows[start]: (
-                        f"out of memory scoring request {r.index} even at batch size 1 "
-                        f"(context of {len(contexts[r.group])} tokens); use a smaller "
-                        "model, fewer shots, a shorter max_length or a bigger device"
+                        f"out of memory scoring request {r.index} even at batch size 1"
+                        + (f" with {variants} mask variants per forward" if variants > 1 else "")
+                        + f" (context of {len(contexts[r.group])} tokens); use "
+                        + (
+                            "fewer mask variants per forward (evaluation.mask_batch), "
+                            if variants > 1
+                            else ""
+                        )
+                        + "a smaller model, fewer shots, a shorter max_length or a bigger device"
                     ),
                 )
                 cap = size if size < n else cap
                 chunk = rows[start : _batch_end(rows, start, None, size)]
-                for r, res in zip(chunk, scored, strict=True):
-                    results[r.index] = res
+                for k in range(variants):
+                    for r, res in zip(chunk, scored[k], strict=True):
+                        results[k][r.index] = res
                 start += len(chunk)
     finally:
         model.train(was_training)
-    final = [r for r in results if r is not None]
-    if len(final) != len(examples):
+    final = [[r for r in per if r is not None] for per in results]
+    if any(len(per) != len(examples) for per in final):
         raise RuntimeError("internal error: some requests were never scored")
-    if check:
-        check_finite(model, final, examples, describe or (lambda i: f"request {i}"))
     return final

@@ -146,11 +146,13 @@ def head_importance(
     )  # fmt: skip
 
 
-def _evaluator(model: Mapping[str, Any] | str, batch_size: int, shared_context: bool = True):
+def _evaluator(
+    model: Mapping[str, Any] | str, batch_size: int, shared_context: bool = True, mask_batch: int = 4
+):
     from iclprune.evaluation import Evaluator
 
     net, tok = load_spec(model)
-    return Evaluator(net, tok, batch_size=batch_size, shared_context=shared_context)
+    return Evaluator(net, tok, batch_size=batch_size, shared_context=shared_context, mask_batch=mask_batch)
 
 
 def ffn_oracle(
@@ -387,13 +389,15 @@ def _run_sweeps(
     seed: int,
     metric: str,
     shared_context: bool,
+    mask_batch: int = 4,
 ) -> None:
     """Run planned ``sweeps`` of one (task, shot) on one resident model, each mask evaluated once across
-    them; each sweep is resumable (``<out>.partial.jsonl``) and written as soon as it ends."""
+    them (``mask_batch`` masks per forward); each sweep is resumable (``<out>.partial.jsonl``) and
+    written as soon as it ends."""
     from iclprune.pruning import pruning_sweep as sweep
 
     reqs = _requests(task, shots, seed, limit, "eval")
-    evaluator = _evaluator(model, batch_size, shared_context)
+    evaluator = _evaluator(model, batch_size, shared_context, mask_batch)
     memo: dict = {}
     identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
     for plan in sweeps:
@@ -430,13 +434,14 @@ def pruning_sweep(
     seed: int = 1234,
     metric: str = "acc",
     shared_context: bool = True,
+    mask_batch: int = 4,
 ) -> None:
     """Accuracy of ``task`` at ``shots`` at every ``(pct_heads, pct_ffns)`` of ``grid``, removing the
     least important components of fixed rankings; resumable (``<out>.partial.jsonl``)."""
     plan = _plan_sweep(out, grid, head_scores=head_scores, ffn_scores=ffn_scores, variant=variant)
     _run_sweeps(
         model, task, shots, [plan], limit=limit, batch_size=batch_size, seed=seed, metric=metric,
-        shared_context=shared_context,
+        shared_context=shared_context, mask_batch=mask_batch,
     )  # fmt: skip
 
 
@@ -459,6 +464,7 @@ def head_pruning(
     seed: int = 1234,
     metric: str = "acc",
     shared_context: bool = True,
+    mask_batch: int = 4,
 ) -> None:
     """One job's head experiments on ``task`` at ``shots``: the sweep under its own ranking (``grid``,
     to ``heads_out``) and the transfer sweeps (``transfer``: ranking → output, see :func:`transfer_sweep`),
@@ -479,7 +485,7 @@ def head_pruning(
     ]
     _run_sweeps(
         model, task, shots, plans, limit=limit, batch_size=batch_size, seed=seed, metric=metric,
-        shared_context=shared_context,
+        shared_context=shared_context, mask_batch=mask_batch,
     )  # fmt: skip
 
 
@@ -500,6 +506,7 @@ def ffn_pruning(
     seed: int = 1234,
     metric: str = "acc",
     shared_context: bool = True,
+    mask_batch: int = 4,
 ) -> None:
     """One job's FFN experiments on ``task`` at ``shots``: the FFN sweep (``ffn_grid``) and the combined
     heads × FFNs grid, on one resident model; the grid's ``pct_heads = 0`` points are the FFN sweep's
@@ -512,7 +519,7 @@ def ffn_pruning(
     ]
     _run_sweeps(
         model, task, shots, plans, limit=limit, batch_size=batch_size, seed=seed, metric=metric,
-        shared_context=shared_context,
+        shared_context=shared_context, mask_batch=mask_batch,
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -111,6 +111,61 @@ def masked(model: nn.Module, mask: Mask, *, hook_all_layers: bool = False) -> It
     heads, ffns = mask_gates(mask, resolve(model))
     with gated(model, heads, ffns, skip_ones=not hook_all_layers) as sites:
         yield sites
+
+
+def _row_gates(gates: torch.Tensor, n_rows: int, like: torch.Tensor) -> torch.Tensor:
+    """Per-row gates of a variant-major batch: ``gates`` ``(K, ...)`` → ``(n_rows, ...)``, block ``k`` of
+    ``n_rows // K`` consecutive rows getting variant ``k``'s gates."""
+    k = gates.shape[0]
+    if n_rows % k:
+        raise ValueError(f"a batch of {n_rows} rows cannot hold {k} mask variants in equal blocks")
+    return gates.to(device=like.device, dtype=like.dtype).repeat_interleave(n_rows // k, dim=0)
+
+
+@contextmanager
+def variants_masked(model: nn.Module, masks: Sequence[Mask]) -> Iterator[Sites]:
+    """Remove a different mask from each block of rows of every forward while the context is open.
+
+    A forward's batch of ``N`` rows must be ``K = len(masks)`` equal blocks, variant-major: rows
+    ``k·N/K … (k+1)·N/K − 1`` run without ``masks[k]``'s heads and FFNs (inputs, positions, attention
+    mask and any KV cache tiled the same way). Each block's outputs equal those of the same rows under
+    :func:`masked` with ``masks[k]``, up to floating-point reassociation in the bigger matmuls (a removed
+    FFN's output is multiplied by 0 instead of replaced by zeros). Only layers where some mask removes
+    something are hooked.
+    """
+    if not masks:
+        raise ValueError("variants_masked needs at least one mask")
+    sites = resolve(model)
+    gates = [mask_gates(m, sites) for m in masks]
+    heads = torch.stack([h for h, _ in gates])  # (K, layers, heads)
+    ffns = torch.stack([f for _, f in gates])  # (K, layers)
+    d_head = sites.d_head
+
+    def head_hook(g: torch.Tensor):  # g: (K, heads)
+        def hook(module: nn.Module, args: tuple) -> tuple:
+            x = args[0]  # (N, T, heads·d_head)
+            rows = _row_gates(g, x.shape[0], x).repeat_interleave(d_head, dim=1)  # (N, heads·d_head)
+            return (x * rows.unsqueeze(1), *args[1:])
+
+        return hook
+
+    def ffn_hook(g: torch.Tensor):  # g: (K,)
+        def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+            return output * _row_gates(g, output.shape[0], output).view(-1, *[1] * (output.dim() - 1))
+
+        return hook
+
+    handles = []
+    try:
+        for ls in sites.layers:
+            if bool((heads[:, ls.index] != 1).any()):
+                handles.append(ls.o.register_forward_pre_hook(head_hook(heads[:, ls.index])))
+            if bool((ffns[:, ls.index] != 1).any()):
+                handles.append(ls.ffn_block.register_forward_hook(ffn_hook(ffns[:, ls.index])))
+        yield sites
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 # --------------------------------------------------------------------------------------- physical pruning
