@@ -4,7 +4,8 @@ Every such line (`name: 1.234x  (timings)  # what it means`, or `name: 12.3 s`) 
 `bench/results.tsv` (columns name, value, unit, what; written atomically when all scripts have run), from
 which the README's performance table is produced. A line without `# what` is described by its script's
 docstring title. `python bench/run_all.py bench_resume bench_pruned` runs only the named scripts (and
-keeps the other scripts' rows of an existing results.tsv). The README's `bench-results` table is then
+keeps the other scripts' rows of an existing results.tsv); a script that reports nothing (bench_gpu.py
+without a GPU) keeps its rows from an earlier run. The README's `bench-results` table is then
 re-rendered from results.tsv.
 """
 
@@ -67,10 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown bench scripts {sorted(unknown)}; expected names of bench/bench_*.py", file=sys.stderr)
         return 2
     out = here / "results.tsv"
-    rows: list[dict[str, str]] = []
-    if only and out.is_file():  # keep the rows of the scripts not re-run
+    earlier: list[dict[str, str]] = []
+    if out.is_file():
         with out.open(newline="") as fh:
-            rows = [r for r in csv.DictReader(fh, delimiter="\t") if r.get("script") not in only]
+            earlier = list(csv.DictReader(fh, delimiter="\t"))
+    # keep the rows of the scripts not re-run
+    rows = [r for r in earlier if only and r.get("script") not in only]
     failed = []
     for script in scripts:
         print(f"## {script.name}", flush=True)
@@ -78,13 +81,17 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, str(script), *ARGS.get(script.stem, [])]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=here.parent)
         assert proc.stdout is not None
+        mine = []
         for line in proc.stdout:
             print(line, end="", flush=True)
             row = parse(line, script.stem, title)
             if row:
-                rows.append(row)
+                mine.append(row)
         if proc.wait():
             failed.append(script.name)
+        if not mine:  # skipped here (bench_gpu without a GPU): keep what an earlier run measured
+            mine = [r for r in earlier if r.get("script") == script.stem]
+        rows += mine
     _write(rows, out)
     print(f"wrote {out} ({len(rows)} rows)", flush=True)
     readme = here.parent / "README.md"

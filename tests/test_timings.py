@@ -127,3 +127,33 @@ def test_workflow_times_render_with_a_baseline(tmp_path) -> None:
     assert "**2.00x**" in text
     (tmp_path / "t_baseline.tsv").unlink()
     assert "fast paths off" not in render_workflow_times(tmp_path / "t.tsv")
+
+
+def test_gpu_bench_runs_its_miniature_and_knows_device_peaks(root, capsys) -> None:
+    """bench_gpu.py is only run for real where a GPU is lent; its CPU miniature keeps the script working,
+    and every line it prints is a row `make bench` collects."""
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(root / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_gpu", root / "bench/bench_gpu.py")
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+        spec = importlib.util.spec_from_file_location("run_all", root / "bench/run_all.py")
+        run_all = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(run_all)
+    finally:
+        sys.path.remove(str(root / "bench"))
+    assert bench.peak_tflops("NVIDIA H200") == bench.peak_tflops("NVIDIA H100 80GB HBM3") == 989.4
+    assert bench.peak_tflops("NVIDIA H100 PCIe") == 756.0
+    assert bench.peak_tflops("NVIDIA A100-SXM4-80GB") == 312.0
+    assert bench.peak_tflops("Some Future GPU") is None
+    assert bench.main(["--cpu-smoke", "--rounds", "1"]) == 0
+    rows = [run_all.parse(line, "bench_gpu", "t") for line in capsys.readouterr().out.splitlines()]
+    names = {r["name"]: r for r in rows if r}
+    assert set(names) == {
+        f"gpu_{p}_{m}" for p in ("evaluation", "importance") for m in ("tokens_per_s", "peak_fraction")
+    }
+    assert names["gpu_evaluation_tokens_per_s"]["unit"] == "tok/s"
+    assert float(names["gpu_importance_peak_fraction"]["value"]) > 0
