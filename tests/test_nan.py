@@ -84,6 +84,20 @@ def test_nan_loglikelihood_names_task_shot_mask_document_and_layer(tiny, shared_
     assert ev.evaluate(reqs, mask).per_doc.loglik.explode().astype(float).notna().all()
 
 
+def test_nan_with_several_masks_per_forward_names_the_mask(tiny) -> None:
+    model, tok = tiny
+    ev = Evaluator(model, tok, batch_size=4, mask_batch=2)
+    reqs = build_requests(task_config(TASK), 1, limit=4)
+    masks = [Mask(frozenset({(0, 1)})), Mask(ffns=frozenset({2}))]
+    with nan_at(model, 1, _marker(ev, reqs, doc_id=2)), pytest.raises(NonFiniteScoreError) as err:
+        ev.evaluate_many(reqs, masks)
+    msg = str(err.value)
+    assert "mask removing heads head:0:1" in msg
+    assert "document 2 " in msg
+    assert "the first non-finite layer output is layer 1" in msg
+    assert all(r.per_doc.loglik.explode().astype(float).notna().all() for r in ev.evaluate_many(reqs, masks))
+
+
 def test_inf_in_logits_is_named_as_overflow(tiny) -> None:
     model, tok = tiny
     ev = Evaluator(model, tok, batch_size=4)
