@@ -13,8 +13,8 @@ layers ``0..l−1`` exactly as in the full model. So, per batch of requests:
    (:func:`iclprune.sites.resolve_output`) at the continuation positions only;
 3. compute each request's ``(log-likelihood, is_greedy)`` as lm-eval's ``HFLM._loglikelihood_tokens``
    does: the input is ``(context + continuation)[-(max_length+1):][:-1]``, right-padded with token 0 and
-   no attention mask; log-softmax over the whole vocabulary (in ``softmax_dtype``), the continuation's
-   log-probabilities summed, ``is_greedy`` when every continuation token is its position's argmax.
+   no attention mask; log-softmax over the whole vocabulary (in ``softmax_dtype``, but never below
+   float32: lm-eval's default is the logits' dtype), the continuation's log-probabilities summed, ``is_greedy`` when every continuation token is its position's argmax.
    Requests with the same input row (same ``context + continuation[:-1]``) share one row, as lm-eval's
    one-token-continuation cache does.
 
@@ -197,7 +197,10 @@ class _Scorer:
         """``final``: the last layer's output ``(B, T, d_model)`` → one response per request."""
         at = final.device  # layers may sit on several devices (device_map): follow the tensors
         logits = out.logits(final[self.b_idx.to(at), self.t_idx.to(at)])  # (P, vocab)
-        logprobs = torch.log_softmax(logits, dim=-1, dtype=softmax_dtype)
+        # at least float32, as the shared-context scorer: in half precision a log-softmax and a sum in
+        # the model's dtype cost several tenths of a nat (tests/test_half_precision.py)
+        dtype = torch.promote_types(softmax_dtype or logits.dtype, torch.float32)
+        logprobs = torch.log_softmax(logits, dim=-1, dtype=dtype)
         at = logprobs.device
         q_pos, q_tok, q_req = self.q_pos.to(at), self.q_tok.to(at), self.q_req.to(at)
         picked = logprobs[q_pos, q_tok]
@@ -229,7 +232,8 @@ def masked_loglikelihoods(
         batch_size: input rows per clean pass (longest first, as lm-eval orders them).
         max_length: the context window lm-eval truncates to (``HFLM.max_length``; default: the
             model's ``max_position_embeddings``).
-        softmax_dtype: lm-eval's ``softmax_dtype`` (None: the logits' dtype).
+        softmax_dtype: lm-eval's ``softmax_dtype``, promoted to at least float32 (None: float32 for
+            half-precision logits, lm-eval's default being their own dtype).
         autocast_dtype: lm-eval's ``mixed_precision_dtype`` (None: no autocast).
 
     Returns:
