@@ -14,7 +14,8 @@ layers ``0..l−1`` exactly as in the full model. So, per batch of requests:
 3. compute each request's ``(log-likelihood, is_greedy)`` as lm-eval's ``HFLM._loglikelihood_tokens``
    does: the input is ``(context + continuation)[-(max_length+1):][:-1]``, right-padded with token 0 and
    no attention mask; log-softmax over the whole vocabulary (in ``softmax_dtype``, but never below
-   float32: lm-eval's default is the logits' dtype), the continuation's log-probabilities summed, ``is_greedy`` when every continuation token is its position's argmax.
+   float32: lm-eval's default is the logits' dtype), the continuation's log-probabilities summed,
+   ``is_greedy`` when every continuation token is its position's argmax.
    Requests with the same input row (same ``context + continuation[:-1]``) share one row, as lm-eval's
    one-token-continuation cache does.
 
