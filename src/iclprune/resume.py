@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from iclprune.batching import Example, model_max_length
+from iclprune.batching import Example, model_max_length, vocab_logprobs
 from iclprune.components import Mask
 from iclprune.sites import OutputSites, Sites, resolve, resolve_output
 from iclprune.surgery import masked
@@ -198,10 +198,7 @@ class _Scorer:
         """``final``: the last layer's output ``(B, T, d_model)`` → one response per request."""
         at = final.device  # layers may sit on several devices (device_map): follow the tensors
         logits = out.logits(final[self.b_idx.to(at), self.t_idx.to(at)])  # (P, vocab)
-        # at least float32, as the shared-context scorer: in half precision a log-softmax and a sum in
-        # the model's dtype cost several tenths of a nat (tests/test_half_precision.py)
-        dtype = torch.promote_types(softmax_dtype or logits.dtype, torch.float32)
-        logprobs = torch.log_softmax(logits, dim=-1, dtype=dtype)
+        logprobs = vocab_logprobs(logits, softmax_dtype)  # at least float32, as the shared-context scorer
         at = logprobs.device
         q_pos, q_tok, q_req = self.q_pos.to(at), self.q_tok.to(at), self.q_req.to(at)
         picked = logprobs[q_pos, q_tok]

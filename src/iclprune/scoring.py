@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from iclprune.batching import Example
+from iclprune.batching import Example, vocab_logprobs
 
 T = TypeVar("T")
 
@@ -256,11 +256,6 @@ def _batch_end(rows: Sequence[_Row], start: int, n_contexts: int | None, n_rows:
     return end
 
 
-def _logprobs(logits: torch.Tensor) -> torch.Tensor:
-    """log-softmax over the vocabulary in at least float32; ``(..., V)`` → ``(..., V)``."""
-    return torch.log_softmax(logits.to(torch.promote_types(logits.dtype, torch.float32)), dim=-1)
-
-
 def _score_rows(
     model: nn.Module,
     contexts: Sequence[tuple[int, ...]],
@@ -304,7 +299,7 @@ def _score_rows(
     )
     out_dev = out.logits.device
     col = torch.tensor([last.index(n) for n in ctx_len], device=out_dev).repeat(K)
-    first = _logprobs(out.logits[torch.arange(K * G, device=out_dev), col])  # (K·G, V)
+    first = vocab_logprobs(out.logits[torch.arange(K * G, device=out_dev), col])  # (K·G, V)
     past = out.past_key_values if long_rows else None
     del out
     offsets = torch.arange(K).repeat_interleave(len(rows)) * G  # (K·R_all,): each row's variant block
@@ -339,7 +334,7 @@ def _score_rows(
             use_cache=True,
         ).logits  # (K·R, Ts, V)
         del past
-        logprobs = _logprobs(logits)
+        logprobs = vocab_logprobs(logits)
         targets, valid = targets.repeat(K, 1).to(logits.device), valid.repeat(K, 1).to(logits.device)
         picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (K·R, Ts)
         idx = (torch.tensor(long_rows).repeat(K) + torch.arange(K).repeat_interleave(R) * len(rows)).to(
