@@ -8,7 +8,11 @@ per-job Snakemake benchmark files by stage into `bench/workflow_times.tsv` (+ `.
 `--from DIR` tabulates an existing run's `benchmarks/` instead of running (total then unknown).
 `--baseline bench/fast_paths_off.yaml` then runs the same configuration again with that overlay (the exact
 fast paths switched off) into `bench/workflow_times_baseline.tsv`, and the README table shows both.
-`--render --readme README.md` re-renders the README table from the saved files.
+`--before COMMIT` also runs that earlier commit's own workflow and package (its tracked files, via `git
+archive`, with its `config/config.yaml`; `PYTHONPATH` set to its `src/`, so its stage scripts import its
+own code) in the same invocation into `bench/workflow_times_before.json`, and the README table gives its
+total and the ratio before / now. `--render --readme README.md` re-renders the README table from the saved
+files.
 
 Prints `workflow_total: <seconds> s` and the summed time of each stage (and `workflow_baseline_total` and
 `workflow_fast_paths_speedup: <ratio>x` with `--baseline`). `make bench` runs it with `--baseline
@@ -18,12 +22,15 @@ bench/fast_paths_off.yaml --readme README.md`.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -33,39 +40,68 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from iclprune.timings import (  # noqa: E402
     baseline_path,
+    before_path,
     collect_stage_times,
     render_workflow_times,
     write_block,
 )
 
 
-def _copy_tracked(dest: Path) -> None:
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.split("\0")
-    for rel in filter(None, files):
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
+def _copy_tracked(dest: Path, commit: str | None = None) -> None:
+    """The working tree's tracked files (or those of ``commit``) into ``dest``, sharing ``resources/``."""
+    if commit is not None:
+        archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=ROOT, capture_output=True)
+        if archive.returncode != 0:
+            raise SystemExit(
+                f"--before {commit}: git archive failed ({archive.stderr.decode().strip()}); expected a "
+                "commit of this repository's history (a shallow clone may lack it)"
+            )
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(dest, filter="data")
+    else:
+        files = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout.split("\0")
+        for rel in filter(None, files):
+            src = ROOT / rel
+            if src.is_file():
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest / rel)
     resources = ROOT / "resources"
     if resources.is_dir():
         (dest / "resources").symlink_to(resources)
 
 
-def run_workflow(configfiles: list[str], cores: int) -> tuple[Path, float, Path]:
-    """Run snakemake on ``configfiles`` (later ones override earlier keys) in a fresh copy; returns (benchmarks dir, wall seconds, workdir)."""
+def run_workflow(
+    configfiles: list[str], cores: int, commit: str | None = None
+) -> tuple[Path, float, Path, int]:
+    """Run snakemake on ``configfiles`` (later ones override earlier keys; relative ones are the copy's) in
+    a fresh copy of the working tree or of ``commit``, with that copy's ``src/`` first on the path.
+
+    Returns (benchmarks dir, wall seconds, workdir, Snakemake's job count from a dry run).
+    """
     work = Path(tempfile.mkdtemp(prefix="iclprune-bench-workflow-"))
-    _copy_tracked(work)
+    _copy_tracked(work, commit)
+    pythonpath = os.pathsep.join(filter(None, [str(work / "src"), os.environ.get("PYTHONPATH")]))
     env = dict(
-        os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", ICLPRUNE_RESOURCES=str(work / "resources")
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        ICLPRUNE_RESOURCES=str(work / "resources"),
+        PYTHONPATH=pythonpath,
     )
-    snakemake = str(Path(sys.executable).with_name("snakemake"))
-    cmd = [snakemake, "--cores", str(cores), "--configfile", *configfiles, "--quiet", "rules"]
+    snakemake = [str(Path(sys.executable).with_name("snakemake")), "--cores", str(cores), "--configfile"]
+    plan = subprocess.run(
+        [*snakemake, *configfiles, "-n", "--quiet", "rules"], cwd=work, env=env, check=True,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    jobs = re.search(r"^total\s+(\d+)\s*$", plan.stdout + plan.stderr, re.M)
+    if jobs is None:
+        raise SystemExit(f"no job count in the dry run's output:\n{plan.stdout}{plan.stderr}")
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=work, env=env, check=True)
+    subprocess.run([*snakemake, *configfiles, "--quiet", "rules"], cwd=work, env=env, check=True)
     wall = time.perf_counter() - start
-    return work / "benchmarks", wall, work
+    return work / "benchmarks", wall, work, int(jobs[1])
 
 
 def _write(table, out: Path, configfiles: list[str], cores: int, total: float | None) -> None:
@@ -94,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the same configs + this overlay (e.g. the fast paths off), after the main run; "
         "written to <out>_baseline.tsv and shown beside the main run",
     )  # fmt: skip
+    p.add_argument(
+        "--before", default=None, metavar="COMMIT",
+        help="also run this earlier commit's own workflow and config (e.g. the commit before the performance "
+        "work), last; its total goes to <out>_before.json and beside the main run",
+    )  # fmt: skip
     p.add_argument("--render", action="store_true", help="only re-render --readme from the saved tables")
     args = p.parse_args(argv)
     out = Path(args.out)
@@ -112,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.source:
             bench_dir, total = Path(args.source), None
         else:
-            bench_dir, total, work = run_workflow(files, args.cores)
+            bench_dir, total, work, _ = run_workflow(files, args.cores)
         table = collect_stage_times(bench_dir)
         _write(table, target, files if target != out else args.configfile, args.cores, total)
         label = "workflow" if target == out else "workflow_baseline"
@@ -128,10 +169,36 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
         if args.source:
             break
+    on = json.loads(out.with_suffix(".json").read_text())["total_wall_s"]
     if args.baseline and not args.source:
-        on = json.loads(out.with_suffix(".json").read_text())["total_wall_s"]
         off = json.loads(baseline_path(out).with_suffix(".json").read_text())["total_wall_s"]
         print(f"workflow_fast_paths_speedup: {off / on:.2f}x  # make run wall clock, fast paths off / on")
+    if args.before and not args.source:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--verify", f"{args.before}^{{commit}}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if commit.returncode != 0:
+            raise SystemExit(
+                f"--before {args.before}: not a commit of this repository ({commit.stderr.strip()})"
+            )
+        sha = commit.stdout.strip()
+        _, total, work, jobs = run_workflow(["config/config.yaml"], args.cores, commit=sha)
+        record = {
+            "commit": sha,
+            "configfile": ["config/config.yaml"],
+            "cores": args.cores,
+            "jobs": jobs,
+            "total_wall_s": round(total, 1),
+            "measured_at": time.strftime("%Y-%m-%d"),
+        }
+        before_path(out).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"workflow_before_total: {total:.1f} s  # make run wall clock at {sha[:7]}, its own config")
+        print(f"workflow_before_vs_now: {total / on:.2f}x  # make run wall clock, commit {sha[:7]} / now")
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     if args.readme:
         write_block(args.readme, "workflow-times", render_workflow_times(out))
     return 0

@@ -29,9 +29,20 @@ LINE = re.compile(
     r"^(?P<name>[a-z][a-z0-9_.-]*): (?P<value>[-+]?\d[\d.eE+-]*)\s?(?P<unit>[A-Za-z%/]*)(?P<rest>.*)$"
 )
 COLUMNS = ["name", "value", "unit", "what", "script"]
+# The parent of the first performance commit (8148772): `make bench` times its own workflow beside today's.
+BEFORE_STEP6 = "07a1274"
 # Arguments of the scripts that take some under `make bench`: the workflow is timed with its fast paths on
-# and off, and writes its own README table.
-ARGS = {"bench_workflow": ["--baseline", "bench/fast_paths_off.yaml", "--readme", "README.md"]}
+# and off and at the commit before the performance work, and writes its own README table.
+ARGS = {
+    "bench_workflow": [
+        "--baseline",
+        "bench/fast_paths_off.yaml",
+        "--before",
+        BEFORE_STEP6,
+        "--readme",
+        "README.md",
+    ]
+}
 
 
 def parse(line: str, script: str, title: str) -> dict[str, str] | None:

@@ -13,6 +13,7 @@ from iclprune.timings import (
     read_block,
     render_bench_results,
     render_stage_times,
+    before_path,
     render_workflow_times,
     replace_block,
     stage_of,
@@ -127,6 +128,22 @@ def test_workflow_times_render_with_a_baseline(tmp_path) -> None:
     assert "**2.00x**" in text
     (tmp_path / "t_baseline.tsv").unlink()
     assert "fast paths off" not in render_workflow_times(tmp_path / "t.tsv")
+
+
+def test_workflow_times_render_an_earlier_commits_total(tmp_path) -> None:
+    import json
+
+    _bench(tmp_path / "t/pruning/m/a/0shot/heads.tsv", 60.0, 60.0)
+    collect_stage_times(tmp_path / "t").to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    (tmp_path / "t.json").write_text(json.dumps({"total_wall_s": 90.0}))
+    before = {"commit": "07a1274" + "0" * 33, "jobs": 83, "total_wall_s": 225.0}
+    before_path(tmp_path / "t.tsv").write_text(json.dumps(before))
+    lines = render_workflow_times(tmp_path / "t.tsv").splitlines()
+    assert lines[-2] == (
+        "| **before, wall clock** (commit 07a1274 with its own config: 83 Snakemake jobs) | | **3.8** | | |"
+    )
+    assert lines[-1] == "| **before / now, wall clock** | | **2.50x** | | |"
+    assert all(line.count("|") == lines[0].count("|") for line in lines)  # every row has every column
 
 
 def test_gpu_bench_runs_its_miniature_and_knows_device_peaks(root, capsys) -> None:

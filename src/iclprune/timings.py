@@ -94,10 +94,13 @@ def render_stage_times(
     total_wall_s: float | None = None,
     baseline: pd.DataFrame | None = None,
     baseline_total_s: float | None = None,
+    earlier: dict | None = None,
 ) -> str:
     """Markdown table of :func:`collect_stage_times` (minutes), with the run's measured total if given;
     with ``baseline`` (the same workflow with the fast paths off) a column of its summed wall time per
-    stage, its total, and the wall-clock ratio baseline / run.
+    stage, its total, and the wall-clock ratio baseline / run. ``earlier`` (a :func:`before_path` record:
+    ``commit``, ``jobs``, ``total_wall_s``) adds the total of an earlier commit's own workflow, measured in
+    the same invocation, and the ratio before / run.
 
     The summed job times exceed the total wall time when jobs run in parallel (``--cores 2``).
     """
@@ -134,6 +137,15 @@ def render_stage_times(
         if base is not None and baseline_total_s is not None:
             ratio = baseline_total_s / total_wall_s
             lines.append(f"| **fast paths off / on, wall clock** | | | | | | **{ratio:.2f}x** |")
+        if earlier is not None:
+            pad = " |" * (rule.count("|") - 4)
+            lines.append(
+                f"| **before, wall clock** (commit {earlier['commit'][:7]} with its own config: "
+                f"{earlier['jobs']} Snakemake jobs) | | **{earlier['total_wall_s'] / 60:.1f}** |" + pad
+            )
+            lines.append(
+                f"| **before / now, wall clock** | | **{earlier['total_wall_s'] / total_wall_s:.2f}x** |" + pad
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -143,19 +155,28 @@ def baseline_path(out: str | Path) -> Path:
     return out.with_name(out.stem + "_baseline.tsv")
 
 
+def before_path(out: str | Path) -> Path:
+    """Where the run of an earlier commit beside the timings ``out`` is kept: ``x.tsv`` → ``x_before.json``
+    (``commit``, ``configfile``, ``jobs``: Snakemake's job count, ``total_wall_s``)."""
+    out = Path(out)
+    return out.with_name(out.stem + "_before.json")
+
+
 def render_workflow_times(out: str | Path) -> str:
     """The README table of the measured workflow timings ``out`` (a TSV of :func:`collect_stage_times` with
-    a ``.json`` holding ``total_wall_s``), beside its baseline run when one was measured."""
+    a ``.json`` holding ``total_wall_s``), beside its baseline run when one was measured, and with the
+    earlier commit's total when one was measured (:func:`before_path`)."""
     import json
 
     out = Path(out)
     table = pd.read_csv(out, sep="\t")
     total = json.loads(out.with_suffix(".json").read_text())["total_wall_s"]
+    earlier = json.loads(before_path(out).read_text()) if before_path(out).is_file() else None
     base = baseline_path(out)
     if not base.is_file():
-        return render_stage_times(table, total)
+        return render_stage_times(table, total, earlier=earlier)
     base_total = json.loads(base.with_suffix(".json").read_text())["total_wall_s"]
-    return render_stage_times(table, total, pd.read_csv(base, sep="\t"), base_total)
+    return render_stage_times(table, total, pd.read_csv(base, sep="\t"), base_total, earlier)
 
 
 def render_bench_results(results: pd.DataFrame) -> str:
