@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from iclprune.timings import (
+    before_path,
     collect_stage_times,
     read_block,
     render_bench_results,
     render_stage_times,
-    before_path,
     render_workflow_times,
     replace_block,
     stage_of,
