@@ -144,7 +144,8 @@ def render_stage_times(
                 f"{earlier['jobs']} Snakemake jobs) | | **{earlier['total_wall_s'] / 60:.1f}** |" + pad
             )
             lines.append(
-                f"| **before / now, wall clock** | | **{earlier['total_wall_s'] / total_wall_s:.2f}x** |" + pad
+                f"| **before / now, wall clock** | | **{earlier['total_wall_s'] / total_wall_s:.2f}x** |"
+                + pad
             )
     return "\n".join(lines) + "\n"
 
