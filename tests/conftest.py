@@ -28,6 +28,16 @@ def root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real SuperGLUE/GLUE copies (``$ICLPRUNE_SHARED_DATA``, default ``../shared/data`` beside the
+    checkout; CI has them there). Read in place, never copied into the repository."""
+    path = Path(os.environ.get("ICLPRUNE_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
+    if not (path / "SHA256SUMS").is_file():
+        pytest.fail(f"real benchmark data not found at {path}; expected ../shared/data (or $ICLPRUNE_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def smollm2():
     """The embedded SmolLM2-135M-Instruct ``(model, tokenizer)``, dequantised once into resources/."""
     from iclprune.models import load_model

@@ -81,19 +81,27 @@ def hub_repo_id(spec: Mapping[str, Any] | str) -> str | None:
     return ref
 
 
-def check_revision(repo_id: str, revision: str | None, *, require_commit: bool = True) -> str:
-    """Return ``revision`` if it pins ``repo_id``; raise :class:`DownloadError` otherwise."""
+def check_revision(
+    repo_id: str, revision: str | None, *, require_commit: bool = True, kind: str = "model"
+) -> str:
+    """Return ``revision`` if it pins ``repo_id``; raise :class:`DownloadError` otherwise. ``kind`` is
+    ``model`` or ``dataset`` (it only changes the message)."""
+    where = "model spec" if kind == "model" else "data spec"
+    lookup = (
+        f"hf download {repo_id} --dry-run"
+        if kind == "model"
+        else f"hf download {repo_id} --repo-type dataset --dry-run"
+    )
     if revision is None or not str(revision).strip():
         raise DownloadError(
-            f"model {repo_id!r} has no pinned revision; expected `revision: <40-hex commit>` in its model spec "
-            f"(find it with `hf download {repo_id} --dry-run` or on the model page's history) so that every "
-            "run loads the same weights"
+            f"{kind} {repo_id!r} has no pinned revision; expected `revision: <40-hex commit>` in its {where} "
+            f"(find it with `{lookup}` or on the {kind} page's history) so that every run reads the same bytes"
         )
     revision = str(revision).strip()
     if require_commit and not COMMIT.fullmatch(revision):
         raise DownloadError(
-            f"model {repo_id!r}: revision {revision!r} is not a commit; expected a 40-hex commit hash (a branch "
-            "or tag such as 'main' can move to other weights)"
+            f"{kind} {repo_id!r}: revision {revision!r} is not a commit; expected a 40-hex commit hash (a branch "
+            "or tag such as 'main' can move to other files)"
         )
     return revision
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from iclprune.lmeval_fixes import BROKEN_TASKS, FIXED_TASKS, fixed_config
+
 
 class TaskConfigError(ValueError):
     """A task name or task file is unknown or malformed; the message names it and what was expected."""
@@ -43,10 +45,15 @@ def registry_task_names() -> frozenset[str]:
 
 
 def check_task_names(names: Sequence[str], directory: Path | None = None) -> None:
-    """Raise TaskConfigError naming every task that is neither bundled nor in lm-eval's registry."""
+    """Raise TaskConfigError naming every task that is neither bundled, nor in lm-eval's registry, nor one
+    of the project's fixed tasks (:mod:`iclprune.lmeval_fixes`), and every registry task known to be broken."""
     d = directory or tasks_dir()
     unbundled = [t for t in names if not (d / f"{t}.yaml").is_file()]
-    unknown = [t for t in unbundled if t not in registry_task_names()] if unbundled else []
+    broken = [t for t in unbundled if t in BROKEN_TASKS]
+    if broken:
+        raise TaskConfigError("; ".join(f"task {t!r}: {BROKEN_TASKS[t]}" for t in broken))
+    known = registry_task_names() | set(FIXED_TASKS) if unbundled else frozenset()
+    unknown = [t for t in unbundled if t not in known]
     if unknown:
         raise TaskConfigError(
             f"unknown task(s) {unknown}: not bundled in {d} ({', '.join(bundled_tasks(d)) or 'none'}) "
@@ -87,7 +94,9 @@ def bundled_tasks(directory: Path | None = None) -> list[str]:
 
 
 def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
-    """The lm-eval config dict of a bundled task (data paths made absolute) or of a registry task."""
+    """The lm-eval config dict of a bundled task (data paths made absolute), of a registry task, or of a
+    fixed registry task (:mod:`iclprune.lmeval_fixes`). The dataset source is the task's own; see
+    :func:`iclprune.taskdata.with_source` to read it from a snapshot or local files."""
     d = directory or tasks_dir()
     path = d / f"{name}.yaml"
     if path.is_file():
@@ -106,10 +115,41 @@ def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
         validate_bundled_task(cfg, path)
         return cfg
     check_task_names([name], d)
+    if name in FIXED_TASKS:
+        base = FIXED_TASKS[name]
+        return fixed_config(name, registry_config(base, resolve_functions=base not in BROKEN_TASKS))
+    return registry_config(name)
+
+
+@lru_cache(maxsize=1)
+def task_manager() -> Any:
+    """lm-eval's ``TaskManager`` over its bundled registry (indexing takes a few seconds; built once)."""
     from lm_eval.tasks import TaskManager
 
-    cfg = TaskManager()._get_config(name)  # the registry's YAML as a dict (includes resolved)
-    return {k: v for k, v in cfg.items() if k != "group"}
+    return TaskManager()
+
+
+def registry_config(name: str, *, resolve_functions: bool = True) -> dict[str, Any]:
+    """The config dict of lm-eval registry task ``name``, read as lm-eval itself reads it: the YAML its
+    ``TaskManager`` indexed, loaded with ``include``s merged and ``!function`` entries imported (or, with
+    ``resolve_functions=False``, left as the functions' dotted paths)."""
+    from lm_eval.tasks._index import Kind
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    if name in BROKEN_TASKS and resolve_functions:
+        raise TaskConfigError(f"task {name!r} cannot be loaded: {BROKEN_TASKS[name]}")
+    entry = task_manager().task_index.get(name)
+    if entry is None:
+        raise TaskConfigError(f"task {name!r} is not in lm-eval's task registry")
+    if entry.kind is not Kind.TASK or entry.yaml_path is None:
+        raise TaskConfigError(
+            f"{name!r} is an lm-eval {entry.kind.name.lower()}, not a single YAML task; expected one task name "
+            "(list a group's tasks one by one)"
+        )
+    cfg = load_yaml(entry.yaml_path, resolve_func=resolve_functions)
+    for key in ("tag", "group", "task_list"):
+        cfg.pop(key, None)
+    return cfg
 
 
 _REQUIRED_KEYS = ("dataset_path", "output_type", "doc_to_text", "doc_to_target", "metric_list")

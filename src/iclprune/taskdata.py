@@ -1,0 +1,620 @@
+"""Where a registry task's documents come from: a pinned hub snapshot or local files, checked and hashed.
+
+lm-eval's registry tasks name a Hugging Face dataset (``dataset_path``/``dataset_name``) and would fetch it
+on first use. This workflow's compute jobs run offline, so every registry task's documents are settled
+first, on the login node, by the ``task_data`` rule (:func:`prepare`):
+
+* **hub** sources (the data spec, ``config/paper_data.yaml``): the dataset repository is snapshotted at a
+  pinned commit into the hub cache (only the files of the task's dataset config, found from the
+  repository card's ``configs`` section), exactly as the model is (:mod:`iclprune.download`);
+* **local** sources (config ``data_root`` / ``data_sources``): json/jsonl/parquet/csv files the user has.
+
+Either way, the task's own config is pointed at those files (:func:`with_source`: ``dataset_path`` becomes
+the file format, ``dataset_kwargs.data_files`` the files; prompts, choices, targets, ``process_results``
+and metrics stay the registry's), its first document of every split is run through the task's templates
+(a missing field fails here, naming the task, split and field), and a SHA-256 manifest is written. Jobs
+read only the files the manifest lists, after re-hashing them (:func:`load_manifest`), and
+``iclprune verify-data`` re-checks a manifest by hand.
+
+A source is given per task in the workflow config, first match wins:
+
+.. code-block:: yaml
+
+    data_sources:                       # 1. one task, explicitly
+      boolq: {path: /data/boolq}        #    a folder of <split>.jsonl / <split>-*.parquet files
+      cb: {files: {train: a.jsonl, validation: b.jsonl}}
+      copa: {repo: aps/super_glue, name: copa, revision: <40-hex commit>}
+    data_root: /data/superglue          # 2. <data_root>/<task>/ (a fixed task also looks for its base task)
+    data_spec: config/paper_data.yaml   # 3. the data spec: hub repositories and pinned revisions
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from iclprune.download import (
+    COMMIT,
+    DownloadError,
+    build_manifest,
+    check_revision,
+    hub_cache_dir,
+    verify_snapshot,
+)
+from iclprune.lmeval_fixes import FIXED_TASKS
+from iclprune.taskdefs import TaskConfigError
+
+log = logging.getLogger(__name__)
+
+DATA_FORMAT = "iclprune-data/1"  # a model manifest's file list (iclprune.download) plus the task's splits
+#: file suffix → the ``datasets`` builder that reads it
+BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
+SPLITS = ("train", "validation", "test")
+ROLES = ("training_split", "validation_split", "test_split", "fewshot_split")
+# train.jsonl, validation-00000-of-00001.parquet, test_0.parquet, dev.json
+_SPLIT_FILE = re.compile(
+    r"^(?P<split>[A-Za-z][A-Za-z0-9]*?)(?:[-_]\d+(?:-of-\d+)?)?\.(?:parquet|jsonl|json|csv)$"
+)
+_SOURCE_KEYS = {"repo", "name", "revision", "data_files", "path", "files"}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class DataSourceError(TaskConfigError):
+    """A task's data source is malformed, missing, unpinned or lacks what the task needs; the message
+    names the task and what was expected."""
+
+
+# ------------------------------------------------------------------------------------------- sources
+@dataclass(frozen=True)
+class DataSource:
+    """Where one task's documents come from.
+
+    A hub source has ``repo`` (a dataset repository such as ``aps/super_glue``), ``name`` (its dataset
+    config, lm-eval's ``dataset_name``), ``revision`` (a 40-hex commit, checked when fetched) and optional
+    ``data_files`` (split → glob patterns inside the repository, when its card has no ``configs``). A
+    local source has ``files`` (split → absolute file paths).
+    """
+
+    task: str
+    repo: str | None = None
+    name: str | None = None
+    revision: str | None = None
+    data_files: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "hub" if self.repo else "local"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (a rule's ``params`` value, a manifest's ``source``)."""
+        out: dict[str, Any] = {"task": self.task, "kind": self.kind}
+        if self.repo:
+            out.update(repo=self.repo, name=self.name, revision=self.revision)
+            if self.data_files:
+                out["data_files"] = self.data_files
+        else:
+            out["files"] = self.files
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataSource:
+        return cls(
+            task=data["task"],
+            repo=data.get("repo"),
+            name=data.get("name"),
+            revision=data.get("revision"),
+            data_files={k: list(v) for k, v in (data.get("data_files") or {}).items()},
+            files={k: list(v) for k, v in (data.get("files") or {}).items()},
+        )
+
+    def key(self) -> str:
+        """A path-safe name for this source (the data rule's output folder): which repository at which
+        commit, or a digest of the local files' paths."""
+        if self.repo:
+            rev = (self.revision or "unpinned")[:12]
+            return f"hub-{self.repo.replace('/', '--')}-{self.name or 'default'}-{rev}"
+        digest = hashlib.sha256(json.dumps(self.files, sort_keys=True).encode()).hexdigest()[:12]
+        return f"local-{digest}"
+
+    def local_files(self) -> list[str]:
+        """Every local file (a hub source has none): the data rule's inputs."""
+        return sorted({f for files in self.files.values() for f in files})
+
+
+def base_task(task: str) -> str:
+    """The registry task whose data ``task`` reads (a fixed task reads its base task's data)."""
+    return FIXED_TASKS.get(task, task)
+
+
+def split_files(directory: Path, *, task: str) -> dict[str, list[str]]:
+    """Split → files of a local folder holding ``<split>.jsonl``, ``<split>-00000-of-00001.parquet`` … (one
+    format); a :class:`DataSourceError` naming the task when it holds none or mixes formats."""
+    if not directory.is_dir():
+        raise DataSourceError(
+            f"task {task!r}: data folder {directory} does not exist; expected a folder of split files"
+        )
+    out: dict[str, list[str]] = {}
+    for path in sorted(directory.iterdir()):
+        m = _SPLIT_FILE.match(path.name)
+        if m and path.is_file():
+            out.setdefault(m["split"], []).append(str(path.resolve()))
+    if not out:
+        raise DataSourceError(
+            f"task {task!r}: data folder {directory} holds no split files; expected files such as train.jsonl, "
+            "validation.jsonl or validation-00000-of-00001.parquet"
+        )
+    _builder(out, task)
+    return out
+
+
+def _builder(files: Mapping[str, Sequence[str]], task: str) -> str:
+    suffixes = {Path(f).suffix for fs in files.values() for f in fs}
+    builders = {BUILDERS.get(s) for s in suffixes}
+    if None in builders or len(builders) != 1:
+        raise DataSourceError(
+            f"task {task!r}: data files have suffixes {sorted(suffixes)}; expected one format of "
+            f"{sorted(BUILDERS)} for all splits"
+        )
+    return builders.pop()  # type: ignore[return-value]
+
+
+def source_from_entry(task: str, entry: Any, *, base_dir: Path, where: str) -> DataSource:
+    """One task's source from a config or data-spec entry (``where`` names the entry in messages)."""
+    if isinstance(entry, str):
+        entry = {"path": entry}
+    if not isinstance(entry, Mapping):
+        raise DataSourceError(
+            f"task {task!r}: {where} is {entry!r}; expected a mapping with repo/name/revision, path or files"
+        )
+    unknown = sorted(set(entry) - _SOURCE_KEYS)
+    if unknown:
+        raise DataSourceError(
+            f"task {task!r}: {where} has unknown keys {unknown}; expected some of {sorted(_SOURCE_KEYS)}"
+        )
+    kinds = [k for k in ("repo", "path", "files") if entry.get(k) is not None]
+    if len(kinds) != 1:
+        raise DataSourceError(
+            f"task {task!r}: {where} gives {kinds or 'none'} of repo, path, files; expected exactly one"
+        )
+    if "repo" in kinds:
+        repo = entry["repo"]
+        if not isinstance(repo, str) or not _HUB_ID.match(repo):
+            raise DataSourceError(
+                f"task {task!r}: {where} repo {repo!r} is not a hub dataset id; expected 'org/name'"
+            )
+        revision = entry.get("revision")
+        if revision is not None and not isinstance(revision, str):
+            raise DataSourceError(
+                f"task {task!r}: {where} revision {revision!r}; expected a 40-hex commit string"
+            )
+        patterns = entry.get("data_files") or {}
+        if not isinstance(patterns, Mapping):
+            raise DataSourceError(
+                f"task {task!r}: {where} data_files {patterns!r}; expected split → glob pattern(s)"
+            )
+        return DataSource(
+            task,
+            repo=repo,
+            name=entry.get("name"),
+            revision=revision,
+            data_files={s: [p] if isinstance(p, str) else list(p) for s, p in patterns.items()},
+        )
+    if "path" in kinds:
+        return DataSource(task, files=split_files((base_dir / str(entry["path"])).expanduser(), task=task))
+    given = entry["files"]
+    if not isinstance(given, Mapping) or not given:
+        raise DataSourceError(f"task {task!r}: {where} files {given!r}; expected split → file path(s)")
+    files: dict[str, list[str]] = {}
+    for split, paths in given.items():
+        for p in [paths] if isinstance(paths, str) else list(paths):
+            full = (base_dir / str(p)).expanduser().resolve()
+            if not full.is_file():
+                raise DataSourceError(f"task {task!r}: {where} file of split {split!r} not found: {full}")
+            files.setdefault(str(split), []).append(str(full))
+    _builder(files, task)
+    return DataSource(task, files=files)
+
+
+def read_data_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``datasets`` mapping of a data spec file (task → repo/name/revision)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise DataSourceError(
+            f"data spec {path} not found; expected a YAML file with a `datasets` mapping"
+        ) from None
+    except yaml.YAMLError as err:
+        raise DataSourceError(f"data spec {path} is not valid YAML: {err}") from err
+    if not isinstance(data, Mapping) or not isinstance(data.get("datasets"), Mapping):
+        raise DataSourceError(
+            f"data spec {path} has no `datasets` mapping; expected task → {{repo, name, revision}}"
+        )
+    return dict(data["datasets"])
+
+
+def task_sources(
+    config: Mapping[str, Any], tasks: Sequence[str], *, base_dir: str | os.PathLike[str] = "."
+) -> dict[str, DataSource]:
+    """The data source of each of ``tasks`` that has one in ``config`` (``data_sources``, then
+    ``data_root``, then ``data_spec``; relative paths from ``base_dir``). Tasks without one keep the
+    source of their own config (bundled tasks: their files). Cheap: no lm-eval, no data read."""
+    base = Path(base_dir)
+    explicit = config.get("data_sources") or {}
+    if not isinstance(explicit, Mapping):
+        raise DataSourceError(f"data_sources is {explicit!r}; expected a mapping task → source")
+    stray = sorted(set(explicit) - set(tasks))
+    if stray:
+        raise DataSourceError(
+            f"data_sources names {stray}, not tasks of this run; expected some of {list(tasks)}"
+        )
+    spec = read_data_spec(base / config["data_spec"]) if config.get("data_spec") else {}
+    root = (base / config["data_root"]).expanduser() if config.get("data_root") else None
+    if root is not None and not root.is_dir():
+        raise DataSourceError(
+            f"data_root {root} is not a folder; expected a folder with one sub-folder per task"
+        )
+    out: dict[str, DataSource] = {}
+    for task in tasks:
+        if task in explicit:
+            out[task] = source_from_entry(task, explicit[task], base_dir=base, where=f"data_sources.{task}")
+        elif root is not None and any((root / t).is_dir() for t in (task, base_task(task))):
+            folder = root / task if (root / task).is_dir() else root / base_task(task)
+            out[task] = DataSource(task, files=split_files(folder, task=task))
+        elif task in spec or base_task(task) in spec:
+            key = task if task in spec else base_task(task)
+            out[task] = source_from_entry(task, spec[key], base_dir=base, where=f"data spec entry {key!r}")
+    return out
+
+
+# ------------------------------------------------------------------------------------------ hub fetch
+def _card_data_files(readme: Path, name: str | None) -> dict[str, list[str]] | None:
+    """Split → patterns of dataset config ``name`` in a dataset card's YAML ``configs`` (None if absent)."""
+    if not readme.is_file():
+        return None
+    text = readme.read_text(errors="replace")
+    m = re.match(r"^---\s*\n(.*?)\n---\s*\n", text, re.S)
+    if not m:
+        return None
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError:
+        return None
+    for conf in meta.get("configs") or []:
+        if conf.get("config_name", "default") != (name or "default"):
+            continue
+        files = conf.get("data_files")
+        if isinstance(files, str):
+            return {"train": [files]}
+        if isinstance(files, Mapping):
+            return {s: [p] if isinstance(p, str) else list(p) for s, p in files.items()}
+        out: dict[str, list[str]] = {}
+        for item in files or []:
+            paths = item["path"]
+            out.setdefault(item["split"], []).extend([paths] if isinstance(paths, str) else paths)
+        return out
+    return None
+
+
+def _match(snapshot: Path, patterns: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    import fnmatch
+
+    rel = sorted(p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file())
+    out: dict[str, list[str]] = {}
+    for split, pats in patterns.items():
+        hits = [r for r in rel if any(fnmatch.fnmatch(r, p) for p in pats)]
+        if hits:
+            out[split] = hits
+    return out
+
+
+def _by_file_name(snapshot: Path, folder: str) -> dict[str, list[str]]:
+    d = snapshot / folder
+    if not d.is_dir():
+        return {}
+    out: dict[str, list[str]] = {}
+    for path in sorted(d.iterdir()):
+        m = _SPLIT_FILE.match(path.name)
+        if m:
+            out.setdefault(m["split"], []).append(f"{folder}/{path.name}")
+    return out
+
+
+def _snapshot(
+    source: DataSource, revision: str, patterns: list[str], cache: Path, *, download: bool
+) -> Path | None:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"task {source.task!r}: dataset {source.repo!r}@{revision}"
+    try:
+        path = snapshot_download(
+            source.repo, repo_type="dataset", revision=revision, cache_dir=str(cache),
+            allow_patterns=patterns, local_files_only=not download,
+        )  # fmt: skip
+        return Path(path)
+    except LocalEntryNotFoundError as err:
+        if not download:
+            return None
+        raise DataSourceError(f"{where} could not be downloaded (network?): {err}") from err
+    except RevisionNotFoundError as err:
+        raise DataSourceError(
+            f"{where}: no such revision on the hub; expected a commit of that repository: {err}"
+        ) from err
+    except (RepositoryNotFoundError, GatedRepoError) as err:
+        raise DataSourceError(f"{where}: not on the hub or needs access (`hf auth login`): {err}") from err
+
+
+def fetch_snapshot(
+    source: DataSource, *, cache_dir: str | os.PathLike[str] | None = None
+) -> tuple[Path, dict[str, list[str]]]:
+    """The snapshot of a hub source at its pinned commit and the split → files (relative to it) of its
+    dataset config, downloading only what the hub cache lacks (nothing when ``HF_HUB_OFFLINE=1``)."""
+    from iclprune.download import _offline
+
+    try:
+        revision = check_revision(source.repo or "", source.revision, kind="dataset")
+    except DownloadError as err:
+        raise DataSourceError(f"task {source.task!r}: {err}") from err
+    cache = hub_cache_dir(cache_dir)
+    offline = _offline()
+
+    def get(patterns: list[str], complete) -> Path:
+        snap = _snapshot(source, revision, patterns, cache, download=False)
+        if snap is not None and complete(snap):
+            return snap
+        if offline:
+            state = "is incomplete" if snap is not None else "is not"
+            raise DataSourceError(
+                f"task {source.task!r}: dataset {source.repo!r}@{revision} {state} in the hub cache {cache} and "
+                "HF_HUB_OFFLINE=1 forbids downloading; expected a snapshot there: run the task_data rule with "
+                "network access (HF_HUB_OFFLINE=0), copy the cache from a machine that has it, or give a local "
+                "source (data_root / data_sources)"
+            )
+        log.info("downloading %s %s@%s into %s", patterns, source.repo, revision, cache)
+        snap = _snapshot(source, revision, patterns, cache, download=True)
+        assert snap is not None
+        return snap
+
+    patterns = dict(source.data_files)
+    if not patterns:
+        card = get(["README.md"], lambda s: (s / "README.md").is_file())
+        patterns = _card_data_files(card / "README.md", source.name) or {}
+    if patterns:
+        flat = sorted({p for ps in patterns.values() for p in ps})
+        snap = get(flat, lambda s: bool(_match(s, patterns)))
+        splits = _match(snap, patterns)
+    else:  # no card configs: <config>/<split>-*.parquet or data/<split>-*.parquet
+        folder = source.name or "data"
+        snap = get([f"{folder}/*"], lambda s: bool(_by_file_name(s, folder)))
+        splits = _by_file_name(snap, folder)
+    if not splits:
+        raise DataSourceError(
+            f"task {source.task!r}: dataset {source.repo!r}@{revision} has no data files for config "
+            f"{source.name!r} (patterns {patterns or source.name}); expected the config lm-eval reads"
+        )
+    return snap, splits
+
+
+# ------------------------------------------------------------------------------------------ the config
+def with_source(cfg: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """``cfg`` (an lm-eval task config) reading the files of data ``manifest`` instead of its own dataset.
+
+    Only the source changes: ``dataset_path`` becomes the files' builder (parquet/json/csv),
+    ``dataset_name`` null and ``dataset_kwargs`` ``{data_files: …}``. A split role (training, validation,
+    test, few-shot) naming a split the source lacks is set to null, with one log line.
+    """
+    out = copy.deepcopy(dict(cfg))
+    root = Path(manifest["snapshot"])
+    files = {s: [str(root / f) for f in fs] for s, fs in manifest["splits"].items()}
+    out["dataset_path"] = manifest["builder"]
+    out["dataset_name"] = None
+    out["dataset_kwargs"] = {"data_files": files}
+    task = out.get("task", manifest.get("task"))
+    for role in ROLES:
+        split = out.get(role)
+        if split and split not in files:
+            log.info("task %s: the data source has no %r split; %s set to null", task, split, role)
+            out[role] = None
+    return out
+
+
+def _fields_of(text: str) -> set[str]:
+    import jinja2
+    import jinja2.meta
+
+    return set(jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(text)))
+
+
+def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True) -> dict[str, int]:
+    """Build the lm-eval task of ``cfg`` (no model) and run the first document of every split it uses
+    through its templates; return split → number of documents.
+
+    Raises :class:`DataSourceError` naming the task, the split and the missing field when a document
+    lacks a field the prompt, choices or target need, or (with ``need_eval``) when the task has no split
+    to evaluate on. Without ``need_eval`` a source with only a training split is checked as importance
+    reads it.
+    """
+    import jinja2
+    from lm_eval.api.task import ConfigurableTask
+
+    cfg = dict(cfg)
+    if not (cfg.get("validation_split") or cfg.get("test_split")):
+        have = sorted(cfg.get("dataset_kwargs", {}).get("data_files", {}))
+        if need_eval or not cfg.get("training_split"):
+            raise DataSourceError(
+                f"task {task!r}: its data source has no split to evaluate on (it has {have}); expected the "
+                "task's validation or test split"
+            )
+        cfg["test_split"] = cfg["training_split"]  # as importance reads it (iclprune.evaluation)
+    try:
+        lm_task = ConfigurableTask(config=copy.deepcopy(cfg))
+    except Exception as err:  # datasets' own errors: unreadable file, bad JSON
+        raise DataSourceError(
+            f"task {task!r}: its data could not be read: {type(err).__name__}: {err}"
+        ) from err
+    getters = {
+        "training_split": lm_task.training_docs,
+        "validation_split": lm_task.validation_docs,
+        "test_split": lm_task.test_docs,
+    }
+    counts: dict[str, int] = {}
+    for role, get in getters.items():
+        split = cfg.get(role)
+        if not split:
+            continue
+        raw = lm_task.dataset[split]
+        have = sorted(raw.column_names)
+        for key in ("doc_to_text", "doc_to_target", "doc_to_choice"):
+            value = cfg.get(key)
+            if isinstance(value, str) and "{{" in value:
+                absent = sorted(_fields_of(value) - set(have) - {"loop", "range"})
+                missing = [f for f in absent if cfg.get("process_docs") is None]
+                if missing:
+                    raise DataSourceError(
+                        f"task {task!r}: documents of split {split!r} lack field {missing[0]!r} that its "
+                        f"{key} needs; they have {have}"
+                    )
+            elif (
+                key == "doc_to_target"
+                and isinstance(value, str)
+                and value.isidentifier()
+                and value not in have
+            ) and cfg.get("process_docs") is None:
+                raise DataSourceError(
+                    f"task {task!r}: documents of split {split!r} lack field {value!r} (its doc_to_target); "
+                    f"they have {have}"
+                )
+        try:
+            docs = get()
+            doc = docs[0]
+            lm_task.doc_to_text(doc)
+            lm_task.doc_to_target(doc)
+            if lm_task.OUTPUT_TYPE == "multiple_choice":
+                lm_task.doc_to_choice(doc)
+        except (KeyError, jinja2.exceptions.UndefinedError) as err:
+            name = err.args[0] if err.args else err
+            raise DataSourceError(
+                f"task {task!r}: documents of split {split!r} lack field {name!r} that the task needs; "
+                f"they have {have}"
+            ) from err
+        counts[split] = len(docs)
+    return counts
+
+
+# -------------------------------------------------------------------------------------- the data rule
+def _manifest_beside(snapshot: Path, task: str) -> Path:
+    return snapshot.parent.parent / "iclprune" / f"{snapshot.name}.{task}.manifest.json"
+
+
+def prepare(
+    source: DataSource | Mapping[str, Any],
+    out: str | os.PathLike[str],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    need_eval: bool = True,
+) -> dict[str, Any]:
+    """The ``task_data`` stage: settle one task's documents and write their manifest to ``out``.
+
+    Hub source: snapshot at the pinned commit (see :func:`fetch_snapshot`), manifest also written beside
+    the snapshot in the cache (an earlier one there is compared first). Local source: the files as they
+    are. Then the task's config is pointed at them and its documents checked (:func:`check_documents`).
+    """
+    from importlib.metadata import version
+
+    from iclprune.io import write_json
+    from iclprune.taskdefs import task_config
+
+    src = source if isinstance(source, DataSource) else DataSource.from_dict(source)
+    if src.kind == "hub":
+        snapshot, splits = fetch_snapshot(src, cache_dir=cache_dir)
+        label, revision = src.repo or "", src.revision or ""
+    else:
+        paths = src.local_files()
+        snapshot = Path(os.path.commonpath([str(Path(p).parent) for p in paths]))
+        splits = {s: [Path(f).relative_to(snapshot).as_posix() for f in fs] for s, fs in src.files.items()}
+        label, revision = f"local files of {src.task}", "local"
+    wanted = sorted({f for fs in splits.values() for f in fs})
+    manifest = build_manifest(snapshot, label, revision, allow_patterns=wanted)
+    manifest.update(
+        data_format=DATA_FORMAT,
+        task=src.task,
+        source=src.to_dict(),
+        builder=_builder(splits, src.task),
+        splits=splits,
+        datasets=version("datasets"),
+        lm_eval=version("lm_eval"),
+    )
+    manifest["allow_patterns"] = wanted
+    cfg = with_source(task_config(src.task), manifest)
+    manifest["documents"] = check_documents(cfg, task=src.task, need_eval=need_eval)
+    if src.kind == "hub":
+        beside = _manifest_beside(snapshot, src.task)
+        if beside.is_file():
+            verify_snapshot(beside, snapshot)  # bytes changed since an earlier fetch: a ChecksumError
+        write_json(manifest, beside)
+    write_json(manifest, out)
+    log.info(
+        "task %s: %s, splits %s (%d files, %d bytes); manifest %s", src.task,
+        f"{src.repo}@{src.revision}" if src.kind == "hub" else f"local files under {snapshot}",
+        manifest["documents"], manifest["n_files"], manifest["total_bytes"], out,
+    )  # fmt: skip
+    return manifest
+
+
+def verify_data(manifest: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """Re-hash the files a data manifest lists; return the manifest. Raises
+    :class:`iclprune.download.ChecksumError` naming every missing or changed file."""
+    data = dict(manifest) if isinstance(manifest, Mapping) else json.loads(Path(manifest).read_text())
+    if data.get("data_format") != DATA_FORMAT:
+        what = "manifest" if isinstance(manifest, Mapping) else str(manifest)
+        raise DataSourceError(f"{what} is not a data manifest; expected data_format {DATA_FORMAT!r}")
+    verify_snapshot(data)  # the same file list as a model manifest (iclprune.download)
+    return data
+
+
+def load_manifest(path: str | os.PathLike[str], task: str) -> dict[str, Any]:
+    """The data manifest of ``task`` at ``path``, its files re-hashed (jobs read only verified bytes)."""
+    data = verify_data(path)
+    if data["task"] != task:
+        raise DataSourceError(f"data manifest {path} is for task {data['task']!r}; expected {task!r}")
+    return data
+
+
+def task_config_for(task: str, data: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The lm-eval config of ``task``, reading the files of data manifest ``data`` when given."""
+    from iclprune.taskdefs import task_config
+
+    cfg = task_config(task)
+    return cfg if data is None else with_source(cfg, load_manifest(data, task))
+
+
+def data_identity(data: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    """What a result's provenance records of its data: the source and a digest of the file hashes."""
+    if data is None:
+        return None
+    m = json.loads(Path(data).read_text())
+    digest = hashlib.sha256("".join(f["sha256"] for f in m["files"]).encode()).hexdigest()
+    return {"source": m["source"], "files_sha256": digest}
+
+
+def is_commit(revision: str | None) -> bool:
+    return bool(revision) and bool(COMMIT.fullmatch(str(revision)))
