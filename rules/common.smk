@@ -10,6 +10,7 @@ from iclprune.placement import (
     runs_on_cpu,
     stage_resources,
 )
+from iclprune.taskdata import task_sources
 from iclprune.taskdefs import check_disjoint_tasks, check_sweep_shots, check_task_names
 
 if config["model"] not in config["models"]:
@@ -27,6 +28,9 @@ OOD_TASKS = config.get("ood_tasks", [])
 # The evaluation-heavy stages run at SWEEP_SHOTS (config `sweep_shots`, default every shot).
 SWEEP_SHOTS = check_sweep_shots(config.get("sweep_shots"), SHOTS)
 check_disjoint_tasks(TASKS, OOD_TASKS)
+# Where each registry task's documents come from (data_sources > data_root > data_spec; a malformed
+# source stops here, before any job); bundled tasks carry their own files and have none.
+DATA_SOURCES = task_sources(config, TASKS + OOD_TASKS, base_dir=workflow.basedir)
 CONTAINER = config["container"]
 # Rules that run the model use the CUDA image unless the model takes the CPU path.
 MODEL_CONTAINER = CONTAINER if runs_on_cpu(MODEL_SPEC) else config["container_gpu"]
@@ -35,6 +39,17 @@ MODEL_CONTAINER = CONTAINER if runs_on_cpu(MODEL_SPEC) else config["container_gp
 def model_spec_json():
     """The model spec as one JSON string (a stable `params` value for every rule)."""
     return json.dumps(MODEL_SPEC, sort_keys=True)
+
+
+def task_data(wildcards):
+    """The data manifest a job of `wildcards.task` reads (none for a task with its own files)."""
+    source = DATA_SOURCES.get(wildcards.task)
+    return [f"results/data/{wildcards.task}/{source.key()}.json"] if source else []
+
+
+def task_data_inputs(wildcards):
+    """The local files of a task's source (so that editing one re-runs its data job); none for the hub."""
+    return DATA_SOURCES[wildcards.task].local_files()
 
 
 def model_manifest(wildcards):

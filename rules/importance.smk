@@ -1,5 +1,6 @@
 rule head_importance:
     input:
+        data=task_data,
         card="results/models/{model}/card.json",
     output:
         scores="results/importance/{model}/{task}/{shot}shot/heads.parquet",
@@ -25,6 +26,7 @@ rule head_importance:
 
 rule ffn_oracle:
     input:
+        data=task_data,
         card="results/models/{model}/card.json",
     output:
         scores="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",

@@ -11,6 +11,7 @@ wildcard_constraints:
 rule head_pruning:
     """Head sweep under the task's own ranking + cross-task transfer (high/low SRCC partner, aggregate)."""
     input:
+        data=task_data,
         heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
         srcc="results/agreement/{model}/{shot}shot/cross_task.tsv",
         importance=expand(
@@ -52,6 +53,7 @@ rule head_pruning:
 rule ood_head_pruning:
     """An out-of-distribution task: head sweep under its own ranking + the aggregate ranking."""
     input:
+        data=task_data,
         heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
         aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
     output:
@@ -88,6 +90,7 @@ rule ood_head_pruning:
 rule ffn_pruning:
     """FFN sweep under the oracle ranking + the combined heads × FFNs grid."""
     input:
+        data=task_data,
         heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
         ffns="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
     output:

@@ -44,3 +44,11 @@ def setup(snakemake) -> dict:
 
     torch.set_num_threads(max(1, snakemake.threads))
     return json.loads(snakemake.params.spec)
+
+
+def data_manifest(snakemake) -> str | None:
+    """The job's data manifest (input ``data``), or None for a task that carries its own files."""
+    data = snakemake.input.get("data")
+    if isinstance(data, str):
+        return data
+    return data[0] if data else None

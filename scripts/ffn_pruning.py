@@ -1,6 +1,6 @@
 """Stage: a task's FFN sweep and combined heads × FFNs grid, on one resident model."""
 
-from _common import setup
+from _common import data_manifest, setup
 
 from iclprune.stages import ffn_pruning
 
@@ -12,5 +12,5 @@ ffn_pruning(
     combined_out=sm.output.combined, combined_grid=[tuple(p) for p in sm.params.combined_grid],
     variant=sm.params.variant, limit=sm.params.limit, batch_size=sm.params.batch_size,
     seed=sm.params.seed, metric=sm.params.metric, shared_context=sm.params.shared_context,
-    mask_batch=sm.params.mask_batch,
+    mask_batch=sm.params.mask_batch, data=data_manifest(sm),
 )  # fmt: skip

@@ -1,6 +1,6 @@
 """Stage: a task's head sweep under its own ranking and its transfer sweeps, on one resident model."""
 
-from _common import setup
+from _common import data_manifest, setup
 
 from iclprune.stages import head_pruning
 
@@ -13,5 +13,5 @@ head_pruning(
     percents=sm.params.percents, variant=sm.params.variant, limit=sm.params.limit,
     batch_size=sm.params.batch_size, seed=sm.params.seed, metric=sm.params.metric,
     shared_context=sm.params.shared_context,
-    mask_batch=sm.params.mask_batch,
+    mask_batch=sm.params.mask_batch, data=data_manifest(sm),
 )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -108,16 +109,31 @@ def test_bad_config_is_named_before_any_job(
 def test_paper_config_dry_run_builds_the_full_dag_offline(root: Path) -> None:
     import time
 
+    from test_real_data_workflow import DATA_RULE_TASKS, TASK_JOBS, dry_run_jobs
+
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     cmd = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
-           "--directory", str(root), "--configfile", str(root / "config/paper.yaml"), "-n", "--cores", "1",
-           "--quiet", "rules"]  # fmt: skip
+           "--directory", str(root), "--configfile", str(root / "config/paper.yaml"), "-n", "--cores", "1"]  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     elapsed = time.perf_counter() - start
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     total = int(next(line.split()[-1] for line in done.stdout.splitlines() if line.startswith("total")))
     # 16 tasks x 3 shots of importance and of head pruning (sweep + transfers), 14 x 3 of FFN oracle and
-    # of FFN pruning (sweep + combined grid), rankings, agreement, induction, figures, claims
-    assert total >= 16 * 3 * 2 + 14 * 3 * 2
+    # of FFN pruning (sweep + combined grid), one data job per task, rankings, agreement, induction,
+    # figures, claims
+    assert total >= 16 * 3 * 2 + 14 * 3 * 2 + 16
     assert elapsed < 60
+    # one data-fetch job per task, and every job that reads a task depends on that task's data
+    jobs = dry_run_jobs(done.stdout)
+    data_jobs = [j for j in jobs if j["rule"] == "task_data"]
+    assert {j["wildcards"]["task"] for j in data_jobs} == DATA_RULE_TASKS
+    assert all(
+        re.fullmatch(r"results/data/[\w.]+/hub-[\w.-]+-unpinned\.json", j["output"]) for j in data_jobs
+    )
+    task_jobs = [j for j in jobs if j["rule"] in TASK_JOBS]
+    # importance at 16 tasks; FFN oracle, head and FFN pruning at 14; OOD head pruning at 2; 3 shots each
+    assert len(task_jobs) == 3 * (16 + 14 + 14 + 14 + 2)
+    for job in task_jobs:
+        manifests = re.findall(r"results/data/([\w.]+)/[\w.-]+\.json", job["input"])
+        assert manifests == [job["wildcards"]["task"]], (job["rule"], job["input"])

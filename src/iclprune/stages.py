@@ -106,11 +106,20 @@ def cache_model(
     write_json(card, out)
 
 
-def _requests(task: str, shots: int, seed: int, limit: int | None, role: str):
+def _requests(task: str, shots: int, seed: int, limit: int | None, role: str, data: str | Path | None = None):
+    """lm-eval's requests of ``task``; with ``data`` (its data manifest) reading only the files it lists,
+    re-hashed first (:func:`iclprune.taskdata.task_config_for`)."""
     from iclprune.evaluation import build_requests
-    from iclprune.taskdefs import task_config
+    from iclprune.taskdata import task_config_for
 
-    return build_requests(task_config(task), shots, seed=seed, limit=limit, role=role)
+    return build_requests(task_config_for(task, data), shots, seed=seed, limit=limit, role=role)
+
+
+def _with_data(params: dict[str, Any], data: str | Path | None) -> dict[str, Any]:
+    """``params`` plus, for a task read through a data manifest, its source and a digest of its files."""
+    from iclprune.taskdata import data_identity
+
+    return params if data is None else dict(params, data=data_identity(data))
 
 
 def head_importance(
@@ -123,14 +132,15 @@ def head_importance(
     batch_size: int = 8,
     normalizer: str = "paper",
     seed: int = 1234,
+    data: str | Path | None = None,
 ) -> None:
     """Gradient head importance (both variants) on the first ``n_docs`` training documents of ``task``
     at ``shots`` demonstrations. Writes ``variant, layer, head, score`` + a provenance sidecar."""
     from iclprune.evaluation import Evaluator
     from iclprune.importance import head_importance as score
 
+    reqs = _requests(task, shots, seed, n_docs, "importance", data)  # bad data fails before the model loads
     net, tok = load_spec(model)
-    reqs = _requests(task, shots, seed, n_docs, "importance")
     examples = Evaluator(net, tok).importance_examples(reqs)
     result = score(
         net, examples, batch_size=batch_size, normalizer=normalizer, pad_token_id=tok.pad_token_id or 0,
@@ -140,6 +150,7 @@ def head_importance(
     table.insert(0, "shot", shots)
     table.insert(0, "task", task)
     params = {"model": _spec(model), "task": task, "shots": shots, "n_docs": n_docs, "normalizer": normalizer}
+    params = _with_data(params, data)
     write_with_provenance(
         table, out, params, seeds={"fewshot": seed}, n_examples=result.n_examples,
         n_positions=result.n_positions, n_answer_tokens=result.n_answer_tokens,
@@ -168,6 +179,7 @@ def ffn_oracle(
     shared_context: bool = True,
     resume: bool = True,
     layers_per_pass: int | None = None,
+    data: str | Path | None = None,
 ) -> None:
     """Oracle FFN importance of ``task`` at ``shots``; resumable (``<out>.partial.jsonl``).
 
@@ -178,8 +190,9 @@ def ffn_oracle(
     from iclprune.pruning import ffn_oracle as oracle
 
     check_table_path(out)
-    reqs = _requests(task, shots, seed, limit, "eval")
+    reqs = _requests(task, shots, seed, limit, "eval", data)
     params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "metric": metric}
+    params = _with_data(params, data)
     ck = _checkpoint_path(out, dict(params, seed=seed))
     table, docs = oracle(
         _evaluator(model, batch_size, shared_context), reqs, metric=metric, checkpoint=ck, resume=resume,
@@ -231,6 +244,7 @@ def evaluate(
     limit: int | None = None,
     batch_size: int = 8,
     seed: int = 1234,
+    data: str | Path | None = None,
 ) -> dict[str, float]:
     """Evaluate one (task, shot) with ``remove``'s components removed; writes per-document rows
     (``doc_id, acc, loglik, is_greedy``) and a sidecar holding the metrics. Returns the metrics."""
@@ -242,12 +256,13 @@ def evaluate(
     ev = _evaluator(model, batch_size)
     sites = resolve(ev.model)
     mask.check(sites.n_layers, sites.n_heads)
-    reqs = _requests(task, shots, seed, limit, "eval")
+    reqs = _requests(task, shots, seed, limit, "eval", data)
     result = ev.evaluate(reqs, mask)
     docs = result.per_doc
     docs.insert(0, "shot", shots)
     docs.insert(0, "task", task)
     params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "remove": sorted(remove)}
+    params = _with_data(params, data)
     write_with_provenance(
         docs, out, params, seeds={"fewshot": seed}, metrics=result.metrics, n_docs=reqs.n_docs
     )
@@ -390,16 +405,19 @@ def _run_sweeps(
     metric: str,
     shared_context: bool,
     mask_batch: int = 4,
+    data: str | Path | None = None,
 ) -> None:
     """Run planned ``sweeps`` of one (task, shot) on one resident model, each mask evaluated once across
     them (``mask_batch`` masks per forward); each sweep is resumable (``<out>.partial.jsonl``) and
     written as soon as it ends."""
     from iclprune.pruning import pruning_sweep as sweep
 
-    reqs = _requests(task, shots, seed, limit, "eval")
+    reqs = _requests(task, shots, seed, limit, "eval", data)
     evaluator = _evaluator(model, batch_size, shared_context, mask_batch)
     memo: dict = {}
-    identity = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}
+    identity = _with_data(
+        {"model": _spec(model), "task": task, "shots": shots, "limit": limit, "seed": seed}, data
+    )
     for plan in sweeps:
         ck = _checkpoint_path(plan.out, dict(identity, metric=metric, heads=plan.heads, ffns=plan.ffns))
         table, docs = sweep(
@@ -415,7 +433,9 @@ def _run_sweeps(
         for df in (table, docs):
             for i, (name, value) in enumerate(plan.columns.items()):
                 df.insert(i, name, value)
-        params = {"model": _spec(model), "task": task, "shots": shots, "limit": limit, **plan.params}
+        params = _with_data(
+            {"model": _spec(model), "task": task, "shots": shots, "limit": limit, **plan.params}, data
+        )
         _write_pair(table, docs, plan.out, params, task, shots, seed=seed, n_docs=reqs.n_docs, checkpoint=ck)
 
 
@@ -435,13 +455,14 @@ def pruning_sweep(
     metric: str = "acc",
     shared_context: bool = True,
     mask_batch: int = 4,
+    data: str | Path | None = None,
 ) -> None:
     """Accuracy of ``task`` at ``shots`` at every ``(pct_heads, pct_ffns)`` of ``grid``, removing the
     least important components of fixed rankings; resumable (``<out>.partial.jsonl``)."""
     plan = _plan_sweep(out, grid, head_scores=head_scores, ffn_scores=ffn_scores, variant=variant)
     _run_sweeps(
         model, task, shots, [plan], limit=limit, batch_size=batch_size, seed=seed, metric=metric,
-        shared_context=shared_context, mask_batch=mask_batch,
+        shared_context=shared_context, mask_batch=mask_batch, data=data,
     )  # fmt: skip
 
 
@@ -465,6 +486,7 @@ def head_pruning(
     metric: str = "acc",
     shared_context: bool = True,
     mask_batch: int = 4,
+    data: str | Path | None = None,
 ) -> None:
     """One job's head experiments on ``task`` at ``shots``: the sweep under its own ranking (``grid``,
     to ``heads_out``) and the transfer sweeps (``transfer``: ranking → output, see :func:`transfer_sweep`),
@@ -485,7 +507,7 @@ def head_pruning(
     ]
     _run_sweeps(
         model, task, shots, plans, limit=limit, batch_size=batch_size, seed=seed, metric=metric,
-        shared_context=shared_context, mask_batch=mask_batch,
+        shared_context=shared_context, mask_batch=mask_batch, data=data,
     )  # fmt: skip
 
 
@@ -507,6 +529,7 @@ def ffn_pruning(
     metric: str = "acc",
     shared_context: bool = True,
     mask_batch: int = 4,
+    data: str | Path | None = None,
 ) -> None:
     """One job's FFN experiments on ``task`` at ``shots``: the FFN sweep (``ffn_grid``) and the combined
     heads × FFNs grid, on one resident model; the grid's ``pct_heads = 0`` points are the FFN sweep's
@@ -519,7 +542,7 @@ def ffn_pruning(
     ]
     _run_sweeps(
         model, task, shots, plans, limit=limit, batch_size=batch_size, seed=seed, metric=metric,
-        shared_context=shared_context, mask_batch=mask_batch,
+        shared_context=shared_context, mask_batch=mask_batch, data=data,
     )  # fmt: skip
 
 
@@ -532,38 +555,75 @@ def task_table(
     limit: int | None = None,
     batch_size: int = 8,
     seed: int = 1234,
+    data: Mapping[str, str | Path] | None = None,
 ) -> pd.DataFrame:
-    """Accuracy of the full model per task and shot, with the task's chance level (``tasks/README.md``)."""
-    from iclprune.taskdefs import chance_level, task_config
+    """Accuracy of the full model per task and shot with its 95% Wilson interval over documents, and the
+    task's chance level: its ``metadata.chance`` (bundled tasks) or else the majority-class share of the
+    evaluated documents (``tasks/README.md``, ``docs/data.md``). ``data``: task → data manifest, for
+    registry tasks read from a snapshot or local files."""
+    from iclprune.taskdefs import chance_level
 
+    data = dict(data or {})
     check_table_path(out)
     ev = _evaluator(model, batch_size)
-    identity = {"model": _spec(model), "limit": limit, "seed": seed}
+    identity: dict[str, Any] = {"model": _spec(model), "limit": limit, "seed": seed}
+    identity["data"] = {t: _with_data({}, d).get("data") for t, d in sorted(data.items())} or None
     ck = Checkpoint(_checkpoint_path(out, identity), ("task", "shot"))
     rows = []
     for task in tasks:
-        cfg = task_config(task)
         for k in shots:
             done = ck.get(task=task, shot=k)
             if done is None:
-                reqs = _requests(task, k, seed, limit, "eval")
+                reqs = _requests(task, k, seed, limit, "eval", data.get(task))
+                chance = chance_level(reqs.task.config.to_dict())
                 done = {
                     "task": task,
                     "shot": k,
                     "acc": ev.evaluate(reqs).metrics["acc"],
                     "n_docs": reqs.n_docs,
+                    "chance": majority_share(reqs) if chance is None else chance,
                 }
                 ck.add(done)
-            rows.append(dict(done, chance=chance_level(cfg)))
+            rows.append(done)
     table = pd.DataFrame(rows)
+    low, high = wilson_interval(table["acc"].to_numpy(), table["n_docs"].to_numpy())
+    table.insert(table.columns.get_loc("acc") + 1, "acc_low", low)
+    table.insert(table.columns.get_loc("acc") + 2, "acc_high", high)
     write_with_provenance(
         table,
         out,
-        {"model": _spec(model), "tasks": tasks, "shots": shots, "limit": limit},
+        {"model": _spec(model), "tasks": tasks, "shots": shots, "limit": limit, "data": identity["data"]},
         seeds={"fewshot": seed},
     )
     ck.remove()
     return table
+
+
+def majority_share(reqs: Any) -> float | None:
+    """The share of ``reqs``' documents whose gold choice is the most common one (what always answering
+    that choice scores), or None for a task that is not multiple choice."""
+    task = reqs.task
+    if task.OUTPUT_TYPE != "multiple_choice":
+        return None
+    golds = []
+    for _, doc in reqs.docs:
+        gold = task.doc_to_target(doc)
+        if isinstance(gold, list):
+            gold = gold[0]
+        if not isinstance(gold, int):
+            gold = task.doc_to_choice(doc).index(gold)
+        golds.append(gold)
+    counts = pd.Series(golds).value_counts()
+    return float(counts.iloc[0] / len(golds))
+
+
+def wilson_interval(acc: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score interval (95% by default) of accuracies ``acc`` over ``n`` documents each
+    (arrays of one shape); the interval of a binomial share that stays inside [0, 1] at small n."""
+    acc, n = np.asarray(acc, dtype=float), np.asarray(n, dtype=float)
+    centre = (acc + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(acc * (1 - acc) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return centre - half, centre + half
 
 
 __all__ = [
@@ -716,6 +776,7 @@ def transfer_sweep(
     seed: int = 1234,
     metric: str = "acc",
     shared_context: bool = True,
+    data: str | Path | None = None,
 ) -> None:
     """Prune ``task`` at ``shots`` with another ranking: ``high``/``low`` = the in-distribution task with the
     highest/lowest textbook SRCC to ``task`` (chosen from the computed matrix, not hard-coded),
@@ -726,7 +787,7 @@ def transfer_sweep(
     )  # fmt: skip
     _run_sweeps(
         model, task, shots, [plan], limit=limit, batch_size=batch_size, seed=seed, metric=metric,
-        shared_context=shared_context,
+        shared_context=shared_context, data=data,
     )  # fmt: skip
 
 

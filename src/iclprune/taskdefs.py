@@ -32,16 +32,22 @@ _TASK_LINE = re.compile(r"^(?:task|group):\s*[\"']?([A-Za-z0-9_.\-]+)[\"']?\s*$"
 
 
 @lru_cache(maxsize=1)
-def registry_task_names() -> frozenset[str]:
-    """Task and group names declared by lm-eval's bundled YAMLs, read with a regex (about a second;
-    lm-eval's TaskManager parses every YAML and takes tens of seconds)."""
+def registry_task_files() -> dict[str, list[Path]]:
+    """Task and group name → the YAML files of lm-eval's bundled registry that declare it, read with a
+    regex (about a second; indexing the whole registry with lm-eval's TaskManager takes several)."""
     import lm_eval.tasks
 
     root = Path(lm_eval.tasks.__file__).parent
-    names: set[str] = set()
-    for path in root.rglob("*.yaml"):
-        names.update(_TASK_LINE.findall(path.read_text(errors="replace")))
-    return frozenset(names)
+    names: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*.yaml")):
+        for name in _TASK_LINE.findall(path.read_text(errors="replace")):
+            names.setdefault(name, []).append(path)
+    return names
+
+
+def registry_task_names() -> frozenset[str]:
+    """Task and group names declared by lm-eval's bundled YAMLs."""
+    return frozenset(registry_task_files())
 
 
 def check_task_names(names: Sequence[str], directory: Path | None = None) -> None:
@@ -121,12 +127,15 @@ def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
     return registry_config(name)
 
 
-@lru_cache(maxsize=1)
-def task_manager() -> Any:
-    """lm-eval's ``TaskManager`` over its bundled registry (indexing takes a few seconds; built once)."""
+@lru_cache(maxsize=16)
+def task_manager(folder: str | None = None) -> Any:
+    """lm-eval's ``TaskManager``: over its whole bundled registry, or (``folder``) only over the registry
+    folder that holds a task (the same index and YAML loading, in a fraction of the time); built once."""
     from lm_eval.tasks import TaskManager
 
-    return TaskManager()
+    if folder is None:
+        return TaskManager()
+    return TaskManager(include_defaults=False, include_path=folder)
 
 
 def registry_config(name: str, *, resolve_functions: bool = True) -> dict[str, Any]:
@@ -138,7 +147,10 @@ def registry_config(name: str, *, resolve_functions: bool = True) -> dict[str, A
 
     if name in BROKEN_TASKS and resolve_functions:
         raise TaskConfigError(f"task {name!r} cannot be loaded: {BROKEN_TASKS[name]}")
-    entry = task_manager().task_index.get(name)
+    files = registry_task_files().get(name, [])
+    # one declaring YAML: index only its folder (includes are resolved by path); else the whole registry
+    manager = task_manager(str(files[0].parent)) if len(files) == 1 else task_manager()
+    entry = manager.task_index.get(name)
     if entry is None:
         raise TaskConfigError(f"task {name!r} is not in lm-eval's task registry")
     if entry.kind is not Kind.TASK or entry.yaml_path is None:
