@@ -7,6 +7,10 @@ Examples::
     iclprune task-table --model embedded --shots 0 1 5 --readme tasks/README.md
     iclprune download facebook/opt-66b --revision <commit> --out manifest.json
     iclprune verify-model manifest.json
+    iclprune fetch-data boolq --repo aps/super_glue --name boolq --revision <commit> \
+        --out results/data/boolq/hub.json
+    iclprune fetch-data boolq --path /data/superglue/boolq --out results/data/boolq/local.json
+    iclprune verify-data                      # every results/data/*/*.json under the current folder
     iclprune cost --configfile config/paper.yaml --tokens-per-s 800 --gpus-per-job 2
 """
 
@@ -95,21 +99,32 @@ def _table(text: str) -> str:
 
 
 def render_task_table(table) -> str:
-    """Markdown: one row per task, accuracy per shot, chance level; then the mean row."""
+    """Markdown: one row per task, accuracy per shot (with its 95% interval when the table has
+    ``acc_low``/``acc_high``), chance level; then the mean row."""
     wide = table.pivot(index="task", columns="shot", values="acc")
+    bounds = "acc_low" in table and "acc_high" in table
+    if bounds:
+        low = table.pivot(index="task", columns="shot", values="acc_low")
+        high = table.pivot(index="task", columns="shot", values="acc_high")
     chance = table.groupby("task")["chance"].first()
     shots = list(wide.columns)
+
+    def cell(task, k) -> str:
+        text = f"{wide.loc[task, k]:.3f}"
+        return text + (f" ({low.loc[task, k]:.2f}–{high.loc[task, k]:.2f})" if bounds else "")
+
     lines = ["| task | chance | " + " | ".join(f"{k}-shot" for k in shots) + " |"]
     lines.append("|---|---|" + "---|" * len(shots))
-    for task, row in wide.iterrows():
+    for task in wide.index:
         c = chance[task]
-        lines.append(f"| {task} | {c:.2f} | " + " | ".join(f"{row[k]:.3f}" for k in shots) + " |")
+        lines.append(f"| {task} | {c:.2f} | " + " | ".join(cell(task, k) for k in shots) + " |")
     means = wide.mean()
     lines.append(
         f"| **mean** | {chance.mean():.2f} | " + " | ".join(f"**{means[k]:.3f}**" for k in shots) + " |"
     )
     n = int(table["n_docs"].max())
-    return "\n".join(lines) + f"\n\n(validation documents per task: up to {n}; few-shot seed 1234)\n"
+    note = "; in brackets the 95% Wilson interval over documents" if bounds else ""
+    return "\n".join(lines) + f"\n\n(validation documents per task: up to {n}; few-shot seed 1234{note})\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=_at_least(1), default=8)
     p.add_argument("--out", type=_table, default="results/task_table/task_table.tsv")
     p.add_argument("--readme", default=None, help="also write the table into this README between markers")
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="registry tasks read <DIR>/<task>/ (local split files; manifests in results/data/, docs/data.md)",
+    )
 
     p = sub.add_parser(
         "download", help="snapshot a hub model at a pinned commit and write its checksum manifest"
@@ -193,6 +213,29 @@ def main(argv: list[str] | None = None) -> int:
         "--snapshot", default=None, help="the snapshot folder (default: the one the manifest names)"
     )
 
+    p = sub.add_parser(
+        "fetch-data",
+        help="settle one task's documents (hub snapshot at a pinned commit, or a local folder), check them "
+        "against the task's templates and write their checksum manifest",
+    )
+    p.add_argument("task", help="an lm-eval registry task (or a fixed one), e.g. boolq")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--repo", default=None, help="hub dataset, e.g. aps/super_glue")
+    where.add_argument(
+        "--path", default=None, help="a local folder of <split>.jsonl / <split>-*.parquet files"
+    )
+    p.add_argument("--name", default=None, help="the dataset config (lm-eval's dataset_name), with --repo")
+    p.add_argument("--revision", default=None, help="the 40-hex commit to pin (required with --repo)")
+    p.add_argument("--cache-dir", default=None, help="hub cache (default: $HF_HUB_CACHE, else $HF_HOME/hub)")
+    p.add_argument("--out", required=True, help="write the manifest (JSON) here")
+    p.add_argument("--offline", action="store_true", help="use the local cache only (HF_HUB_OFFLINE=1)")
+
+    p = sub.add_parser("verify-data", help="re-hash the files of task data manifests")
+    p.add_argument(
+        "manifests", nargs="*", help="manifests written by fetch-data or the task_data rule "
+        "(default: every results/data/*/*.json under the current folder)",
+    )  # fmt: skip
+
     p = sub.add_parser("cost", help="requests, tokens and GPU-hours per stage of a workflow config")
     p.add_argument("--configfile", required=True, help="a workflow config, e.g. config/paper.yaml")
     p.add_argument("--tokens-per-s", type=_positive, default=None,
@@ -202,7 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=_table, default=None, help="also write the per-stage table here")
 
     args = parser.parse_args(argv)
-    if args.command == "download":  # the one command that may use the network (read at hub import)
+    if args.command == "fetch-data" and args.path is not None:
+        given = [f"--{k.replace('_', '-')}" for k in ("name", "revision", "cache_dir") if getattr(args, k)]
+        if given:
+            parser.error(f"fetch-data --path takes no {', '.join(given)}; they go with --repo")
+    if args.command in ("download", "fetch-data"):  # the commands that may use the network (read at import)
         os.environ["HF_HUB_OFFLINE"] = "1" if args.offline else "0"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from iclprune import stages
@@ -236,9 +283,19 @@ def main(argv: list[str] | None = None) -> int:
             from iclprune.taskdefs import bundled_tasks
 
             tasks = args.tasks or bundled_tasks()
+            data = None
+            if args.data_root:
+                from iclprune.taskdata import prepare, task_sources
+
+                data = {}
+                for task, source in task_sources({"data_root": args.data_root}, tasks).items():
+                    manifest = Path("results/data") / task / f"{source.key()}.json"
+                    prepare(source, manifest)
+                    data[task] = str(manifest)
             table = stages.task_table(
-                _model(args), tasks, args.shots, args.out, limit=args.limit, batch_size=args.batch_size
-            )
+                _model(args), tasks, args.shots, args.out, limit=args.limit, batch_size=args.batch_size,
+                data=data,
+            )  # fmt: skip
             text = render_task_table(table)
             print(text)
             if args.readme:
@@ -261,6 +318,41 @@ def main(argv: list[str] | None = None) -> int:
 
             manifest = verify_snapshot(args.manifest, args.snapshot)
             print(f"{manifest['repo_id']}@{manifest['commit']}: {manifest['n_files']} files verified")
+        elif args.command == "fetch-data":
+            from iclprune.taskdata import prepare, source_from_entry
+
+            entry = (
+                {"repo": args.repo, "name": args.name, "revision": args.revision}
+                if args.repo is not None
+                else {"path": args.path}
+            )
+            source = source_from_entry(
+                args.task, entry, base_dir=Path.cwd(), where="the command line's source"
+            )
+            manifest = prepare(source, args.out, cache_dir=args.cache_dir)
+            where = f"{source.repo}@{source.revision}" if source.kind == "hub" else manifest["snapshot"]
+            print(f"{args.task}: {where}: documents {manifest['documents']}, {manifest['n_files']} files, "
+                  f"{manifest['total_bytes']:,} bytes; manifest {args.out}")  # fmt: skip
+        elif args.command == "verify-data":
+            from iclprune.taskdata import verify_data
+
+            paths = args.manifests or sorted(str(p) for p in Path.cwd().glob("results/data/*/*.json"))
+            if not paths:
+                raise ValueError(
+                    f"no data manifests given and none under {Path.cwd() / 'results/data'}/*/*.json; expected "
+                    "manifests written by `iclprune fetch-data` or the task_data rule"
+                )
+            failed = 0
+            for path in paths:
+                try:
+                    manifest = verify_data(path)
+                except (ValueError, OSError) as err:
+                    print(f"iclprune verify-data: error: {path}: {err}", file=sys.stderr)
+                    failed += 1
+                    continue
+                print(f"ok {manifest['task']} {manifest['n_files']} files")
+            if failed:
+                return 2
         elif args.command == "cost":
             from iclprune.cost import estimate, load_config, render
             from iclprune.io import write_table

@@ -584,6 +584,9 @@ def task_table(
                     "chance": majority_share(reqs) if chance is None else chance,
                 }
                 ck.add(done)
+                log.info(
+                    "task table: %s %d-shot acc %.3f over %d documents", task, k, done["acc"], done["n_docs"]
+                )
             rows.append(done)
     table = pd.DataFrame(rows)
     low, high = wilson_interval(table["acc"].to_numpy(), table["n_docs"].to_numpy())

@@ -190,6 +190,12 @@ def source_from_entry(task: str, entry: Any, *, base_dir: Path, where: str) -> D
         raise DataSourceError(
             f"task {task!r}: {where} gives {kinds or 'none'} of repo, path, files; expected exactly one"
         )
+    hub_only = sorted(k for k in ("name", "revision", "data_files") if entry.get(k) is not None)
+    if "repo" not in kinds and hub_only:
+        raise DataSourceError(
+            f"task {task!r}: {where} gives {hub_only} with {kinds[0]}; expected those only with `repo` (a hub "
+            "source)"
+        )
     if "repo" in kinds:
         repo = entry["repo"]
         if not isinstance(repo, str) or not _HUB_ID.match(repo):
@@ -214,14 +220,16 @@ def source_from_entry(task: str, entry: Any, *, base_dir: Path, where: str) -> D
             data_files={s: [p] if isinstance(p, str) else list(p) for s, p in patterns.items()},
         )
     if "path" in kinds:
-        return DataSource(task, files=split_files((base_dir / str(entry["path"])).expanduser(), task=task))
+        return DataSource(
+            task, files=split_files(base_dir / Path(str(entry["path"])).expanduser(), task=task)
+        )
     given = entry["files"]
     if not isinstance(given, Mapping) or not given:
         raise DataSourceError(f"task {task!r}: {where} files {given!r}; expected split → file path(s)")
     files: dict[str, list[str]] = {}
     for split, paths in given.items():
         for p in [paths] if isinstance(paths, str) else list(paths):
-            full = (base_dir / str(p)).expanduser().resolve()
+            full = (base_dir / Path(str(p)).expanduser()).resolve()
             if not full.is_file():
                 raise DataSourceError(f"task {task!r}: {where} file of split {split!r} not found: {full}")
             files.setdefault(str(split), []).append(str(full))
@@ -262,7 +270,7 @@ def task_sources(
             f"data_sources names {stray}, not tasks of this run; expected some of {list(tasks)}"
         )
     spec = read_data_spec(base / config["data_spec"]) if config.get("data_spec") else {}
-    root = (base / config["data_root"]).expanduser() if config.get("data_root") else None
+    root = base / Path(str(config["data_root"])).expanduser() if config.get("data_root") else None
     if root is not None and not root.is_dir():
         raise DataSourceError(
             f"data_root {root} is not a folder; expected a folder with one sub-folder per task"
@@ -281,8 +289,10 @@ def task_sources(
 
 
 # ------------------------------------------------------------------------------------------ hub fetch
-def _card_data_files(readme: Path, name: str | None) -> dict[str, list[str]] | None:
-    """Split → patterns of dataset config ``name`` in a dataset card's YAML ``configs`` (None if absent)."""
+def _card_data_files(readme: Path, name: str | None, *, task: str) -> dict[str, list[str]] | None:
+    """Split → patterns of dataset config ``name`` in a dataset card's YAML ``configs`` (None when the
+    card has no ``configs``; a :class:`DataSourceError` naming the configs it has when ``name`` is not
+    among them)."""
     if not readme.is_file():
         return None
     text = readme.read_text(errors="replace")
@@ -293,7 +303,8 @@ def _card_data_files(readme: Path, name: str | None) -> dict[str, list[str]] | N
         meta = yaml.safe_load(m.group(1)) or {}
     except yaml.YAMLError:
         return None
-    for conf in meta.get("configs") or []:
+    configs = [c for c in (meta.get("configs") or []) if isinstance(c, Mapping)]
+    for conf in configs:
         if conf.get("config_name", "default") != (name or "default"):
             continue
         files = conf.get("data_files")
@@ -303,9 +314,20 @@ def _card_data_files(readme: Path, name: str | None) -> dict[str, list[str]] | N
             return {s: [p] if isinstance(p, str) else list(p) for s, p in files.items()}
         out: dict[str, list[str]] = {}
         for item in files or []:
+            if isinstance(item, str):  # a bare pattern: the train split, as datasets reads it
+                out.setdefault("train", []).append(item)
+                continue
             paths = item["path"]
-            out.setdefault(item["split"], []).extend([paths] if isinstance(paths, str) else paths)
+            out.setdefault(item.get("split", "train"), []).extend(
+                [paths] if isinstance(paths, str) else paths
+            )
         return out
+    if configs:
+        names = [c.get("config_name", "default") for c in configs]
+        raise DataSourceError(
+            f"task {task!r}: the dataset card {readme} has no config {name or 'default'!r}; expected one of "
+            f"{names} (the data spec's `name`, lm-eval's dataset_name)"
+        )
     return None
 
 
@@ -319,6 +341,12 @@ def _match(snapshot: Path, patterns: Mapping[str, Sequence[str]]) -> dict[str, l
         if hits:
             out[split] = hits
     return out
+
+
+def _unmatched(snapshot: Path, patterns: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Split → patterns of the splits that no file of ``snapshot`` matches."""
+    found = _match(snapshot, patterns)
+    return {s: list(p) for s, p in patterns.items() if s not in found}
 
 
 def _by_file_name(snapshot: Path, folder: str) -> dict[str, list[str]]:
@@ -377,12 +405,13 @@ def fetch_snapshot(
     cache = hub_cache_dir(cache_dir)
     offline = _offline()
 
-    def get(patterns: list[str], complete) -> Path:
+    def get(patterns: list[str], lacking) -> Path:
+        """The snapshot holding files for ``patterns``; ``lacking(snapshot)`` says what it still lacks."""
         snap = _snapshot(source, revision, patterns, cache, download=False)
-        if snap is not None and complete(snap):
+        if snap is not None and not lacking(snap):
             return snap
         if offline:
-            state = "is incomplete" if snap is not None else "is not"
+            state = f"is incomplete (no files for {lacking(snap)})" if snap is not None else "is not"
             raise DataSourceError(
                 f"task {source.task!r}: dataset {source.repo!r}@{revision} {state} in the hub cache {cache} and "
                 "HF_HUB_OFFLINE=1 forbids downloading; expected a snapshot there: run the task_data rule with "
@@ -396,15 +425,21 @@ def fetch_snapshot(
 
     patterns = dict(source.data_files)
     if not patterns:
-        card = get(["README.md"], lambda s: (s / "README.md").is_file())
-        patterns = _card_data_files(card / "README.md", source.name) or {}
+        card = get(["README.md"], lambda s: [] if (s / "README.md").is_file() else ["README.md"])
+        patterns = _card_data_files(card / "README.md", source.name, task=source.task) or {}
     if patterns:
         flat = sorted({p for ps in patterns.values() for p in ps})
-        snap = get(flat, lambda s: bool(_match(s, patterns)))
+        snap = get(flat, lambda s: _unmatched(s, patterns))
         splits = _match(snap, patterns)
+        unmatched = _unmatched(snap, patterns)
+        if splits and unmatched:  # some splits found, others not even after downloading
+            raise DataSourceError(
+                f"task {source.task!r}: dataset {source.repo!r}@{revision} has no files for {unmatched} of "
+                f"config {source.name!r}; expected every split's data_files pattern to match a file"
+            )
     else:  # no card configs: <config>/<split>-*.parquet or data/<split>-*.parquet
         folder = source.name or "data"
-        snap = get([f"{folder}/*"], lambda s: bool(_by_file_name(s, folder)))
+        snap = get([f"{folder}/*"], lambda s: [] if _by_file_name(s, folder) else [f"{folder}/*"])
         splits = _by_file_name(snap, folder)
     if not splits:
         raise DataSourceError(
@@ -444,6 +479,23 @@ def _fields_of(text: str) -> set[str]:
     return set(jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(text)))
 
 
+def _missing_field(err: Exception) -> str | None:
+    """The field a template or ``process_docs`` looked up and did not find (a KeyError's key, a jinja2
+    "'x' is undefined"), or None."""
+    import jinja2
+
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, jinja2.exceptions.UndefinedError):
+        m = re.search(r"'([^']+)' is undefined", str(err))
+        return m.group(1) if m else None
+    return None
+
+
+def _one_line(err: BaseException) -> str:
+    return f"{type(err).__name__}: {' '.join(str(err).split())}"
+
+
 def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True) -> dict[str, int]:
     """Build the lm-eval task of ``cfg`` (no model) and run the first document of every split it uses
     through its templates; return split → number of documents.
@@ -453,7 +505,7 @@ def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True
     to evaluate on. Without ``need_eval`` a source with only a training split is checked as importance
     reads it.
     """
-    import jinja2
+    import datasets
     from lm_eval.api.task import ConfigurableTask
 
     cfg = dict(cfg)
@@ -465,11 +517,57 @@ def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True
                 "task's validation or test split"
             )
         cfg["test_split"] = cfg["training_split"]  # as importance reads it (iclprune.evaluation)
+    splits = [cfg[r] for r in ("training_split", "validation_split", "test_split") if cfg.get(r)]
+    # the raw documents first (lm-eval reads them again from datasets' cache): their fields are known
+    # before lm-eval's task runs a template on them (it does, on a first document, while it is built)
+    try:
+        raw = datasets.load_dataset(
+            cfg["dataset_path"], name=cfg.get("dataset_name"), **(cfg.get("dataset_kwargs") or {})
+        )
+    except Exception as err:  # datasets' own errors: unreadable file, bad JSON
+        raise DataSourceError(f"task {task!r}: its data could not be read: {_one_line(err)}") from err
+    columns = {split: sorted(raw[split].column_names) for split in splits}
+    for split in splits:
+        have = columns[split]
+        if cfg.get("process_docs") is not None:  # the fields templates see are made by process_docs
+            break
+        for key in ("doc_to_text", "doc_to_target", "doc_to_choice"):
+            value = cfg.get(key)
+            if isinstance(value, str) and "{{" in value:
+                missing = sorted(_fields_of(value) - set(have) - {"loop", "range"})
+                if missing:
+                    raise DataSourceError(
+                        f"task {task!r}: documents of split {split!r} lack field {missing[0]!r} that its "
+                        f"{key} needs; they have {have}"
+                    )
+            elif (
+                key == "doc_to_target"
+                and isinstance(value, str)
+                and value.isidentifier()
+                and value not in have
+            ):
+                raise DataSourceError(
+                    f"task {task!r}: documents of split {split!r} lack field {value!r} (its doc_to_target); "
+                    f"they have {have}"
+                )
+
+    def lacking(err: Exception, split: str | None) -> DataSourceError | None:
+        """A missing-field error naming ``split`` (default: the first split without that field)."""
+        name = _missing_field(err)
+        if name is None:
+            return None
+        if split is None:
+            split = next((s for s in splits if name not in columns[s]), splits[-1])
+        return DataSourceError(
+            f"task {task!r}: documents of split {split!r} lack field {name!r} that the task needs; they have "
+            f"{columns[split]}"
+        )
+
     try:
         lm_task = ConfigurableTask(config=copy.deepcopy(cfg))
-    except Exception as err:  # datasets' own errors: unreadable file, bad JSON
-        raise DataSourceError(
-            f"task {task!r}: its data could not be read: {type(err).__name__}: {err}"
+    except Exception as err:  # a function template or process_docs on a document without a field
+        raise lacking(err, None) or DataSourceError(
+            f"task {task!r}: its documents could not be read by the task: {_one_line(err)}"
         ) from err
     getters = {
         "training_split": lm_task.training_docs,
@@ -481,28 +579,6 @@ def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True
         split = cfg.get(role)
         if not split:
             continue
-        raw = lm_task.dataset[split]
-        have = sorted(raw.column_names)
-        for key in ("doc_to_text", "doc_to_target", "doc_to_choice"):
-            value = cfg.get(key)
-            if isinstance(value, str) and "{{" in value:
-                absent = sorted(_fields_of(value) - set(have) - {"loop", "range"})
-                missing = [f for f in absent if cfg.get("process_docs") is None]
-                if missing:
-                    raise DataSourceError(
-                        f"task {task!r}: documents of split {split!r} lack field {missing[0]!r} that its "
-                        f"{key} needs; they have {have}"
-                    )
-            elif (
-                key == "doc_to_target"
-                and isinstance(value, str)
-                and value.isidentifier()
-                and value not in have
-            ) and cfg.get("process_docs") is None:
-                raise DataSourceError(
-                    f"task {task!r}: documents of split {split!r} lack field {value!r} (its doc_to_target); "
-                    f"they have {have}"
-                )
         try:
             docs = get()
             doc = docs[0]
@@ -510,12 +586,11 @@ def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True
             lm_task.doc_to_target(doc)
             if lm_task.OUTPUT_TYPE == "multiple_choice":
                 lm_task.doc_to_choice(doc)
-        except (KeyError, jinja2.exceptions.UndefinedError) as err:
-            name = err.args[0] if err.args else err
-            raise DataSourceError(
-                f"task {task!r}: documents of split {split!r} lack field {name!r} that the task needs; "
-                f"they have {have}"
-            ) from err
+        except Exception as err:
+            problem = lacking(err, split)
+            if problem is None:
+                raise
+            raise problem from err
         counts[split] = len(docs)
     return counts
 
