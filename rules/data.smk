@@ -14,8 +14,8 @@ rule task_data:
         "logs/data/{task}/{source}.log",
     wildcard_constraints:
         task=one_of(list(DATA_SOURCES)),
-    localrule: True
     priority: 100
+    localrule: True
     container:
         CONTAINER
     resources:
