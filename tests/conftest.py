@@ -33,7 +33,9 @@ def shared_data() -> Path:
     checkout; CI has them there). Read in place, never copied into the repository."""
     path = Path(os.environ.get("ICLPRUNE_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
     if not (path / "SHA256SUMS").is_file():
-        pytest.fail(f"real benchmark data not found at {path}; expected ../shared/data (or $ICLPRUNE_SHARED_DATA)")
+        pytest.fail(
+            f"real benchmark data not found at {path}; expected ../shared/data (or $ICLPRUNE_SHARED_DATA)"
+        )
     return path
 
 
