@@ -82,10 +82,10 @@ def _superglue_overlay(path: Path, shared_data: Path, **extra: object) -> Path:
     overlay = {
         "data_root": str(shared_data),
         "tasks": ["copa", "rte"],
-        "shots": [0, 1],
+        "shots": [1],
         "sweep_shots": [1],
-        "importance": {"n_docs": 8, "batch_size": 4},
-        "evaluation": {"limit": 8, "batch_size": 8},
+        "importance": {"n_docs": 4, "batch_size": 4},
+        "evaluation": {"limit": 4, "batch_size": 8},
         "pruning": {
             "head_percents": [0, 50],
             "ffn_percents": [0, 10],
@@ -93,7 +93,7 @@ def _superglue_overlay(path: Path, shared_data: Path, **extra: object) -> Path:
             "combined_ffn_percents": [0],
             "transfer_percents": [50],
         },
-        "induction": {"n_seeds": 2},
+        "induction": {"n_seeds": 1},
         "claims": {"pairs": [["copa", "rte"]]},
         **extra,
     }

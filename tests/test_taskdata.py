@@ -639,3 +639,26 @@ def test_fetch_data_and_verify_data_commands(
     assert "Traceback" not in captured.err
     assert main(["verify-data", "nowhere.json"]) == 2
     assert "nowhere.json" in capsys.readouterr().err
+
+
+def test_one_split_in_another_layout_is_named_with_its_missing_field(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """``datasets`` cannot cast splits of different fields to one schema; the error says which split lacks
+    which field of the training split, not just that generation failed."""
+    train = _rows(shared_data / "copa" / "train.jsonl", 5)
+    validation = [
+        {("context" if k == "premise" else k): v for k, v in r.items()}
+        for r in _rows(shared_data / "copa" / "validation.jsonl", 5)
+    ]
+    files = {
+        "train": str(_write_jsonl(tmp_path / "data" / "train.jsonl", train)),
+        "validation": str(_write_jsonl(tmp_path / "data" / "validation.jsonl", validation)),
+    }
+    source = source_from_entry("copa", {"files": files}, base_dir=tmp_path, where="data_sources.copa")
+    with pytest.raises(
+        DataSourceError,
+        match=r"^task 'copa': documents of split 'validation' lack field 'premise' that the other",
+    ) as err:
+        prepare(source, tmp_path / "manifest.json")
+    _one_line(err)

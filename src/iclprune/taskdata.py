@@ -524,8 +524,10 @@ def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True
         raw = datasets.load_dataset(
             cfg["dataset_path"], name=cfg.get("dataset_name"), **(cfg.get("dataset_kwargs") or {})
         )
-    except Exception as err:  # datasets' own errors: unreadable file, bad JSON
-        raise DataSourceError(f"task {task!r}: its data could not be read: {_one_line(err)}") from err
+    except Exception as err:  # datasets' own errors: unreadable file, bad JSON, splits of other fields
+        raise _split_problem(cfg, task) or DataSourceError(
+            f"task {task!r}: its data could not be read: {_one_line(err)}"
+        ) from err
     columns = {split: sorted(raw[split].column_names) for split in splits}
     for split in splits:
         have = columns[split]
@@ -593,6 +595,41 @@ def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True
             raise problem from err
         counts[split] = len(docs)
     return counts
+
+
+def _split_problem(cfg: Mapping[str, Any], task: str) -> DataSourceError | None:
+    """Why the splits of ``cfg``'s files cannot be read together: one that cannot be read on its own, or
+    one that lacks a field another has (``datasets`` then fails to cast them to one schema)."""
+    import datasets
+
+    files = (cfg.get("dataset_kwargs") or {}).get("data_files") or {}
+    columns: dict[str, set[str]] = {}
+    for split, paths in files.items():
+        try:
+            one = datasets.load_dataset(cfg["dataset_path"], data_files={split: paths})
+        except Exception as err:
+            return DataSourceError(
+                f"task {task!r}: split {split!r} ({paths}) could not be read: {_one_line(err)}"
+            )
+        columns[split] = set(one[split].column_names)
+    # the training split (the demonstrations) is the reference layout; a split lacking one of its fields
+    # is named first, then a training split lacking a field that the others share
+    reference = (
+        cfg.get("training_split") if cfg.get("training_split") in columns else next(iter(columns), None)
+    )
+    order = [s for s in columns if s != reference] + ([reference] if reference else [])
+    for split in order:
+        others = [c for s, c in columns.items() if s != split]
+        expected = (
+            columns[reference] if split != reference else set.intersection(*others) if others else set()
+        )
+        missing = sorted(expected - columns[split])
+        if missing:
+            return DataSourceError(
+                f"task {task!r}: documents of split {split!r} lack field {missing[0]!r} that the other splits "
+                f"have; expected every split in the task's field layout (it has {sorted(columns[split])})"
+            )
+    return None
 
 
 # -------------------------------------------------------------------------------------- the data rule
