@@ -121,7 +121,7 @@ def test_the_real_data_study_makes_figs_5_and_8_and_the_claims_table(
     assert all(f["path"].endswith(".jsonl") for m in manifests.values() for f in m["files"])
     sweep = pd.read_parquet(base / "pruning/smollm2/copa/1shot/heads.parquet")
     assert sweep.pct_heads.tolist() == [0.0, 50.0]
-    sidecar = json.loads((base / "importance/smollm2/rte/0shot/heads.json").read_text())
+    sidecar = json.loads((base / "importance/smollm2/rte/1shot/heads.json").read_text())
     data = json.dumps(sidecar)
     assert "files_sha256" in data
     assert str(shared_data / "rte") in data
