@@ -55,21 +55,25 @@ class TinyRun:
     process: subprocess.CompletedProcess
 
 
-def tiny_snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """``snakemake --cores 2 *args`` on config/tiny.yaml in ``workdir``, offline, with the repository's
-    tasks and model cache (30 min limit)."""
+def snakemake(root: Path, workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """``snakemake *args`` with the repository's Snakefile in ``workdir``, offline, with the repository's
+    tasks and model cache, and datasets' cache inside ``workdir``."""
     env = dict(
         os.environ,
         ICLPRUNE_TASKS=str(root / "tasks"),
         ICLPRUNE_RESOURCES=str(root / "resources"),
         HF_HUB_OFFLINE="1",
         HF_DATASETS_OFFLINE="1",
+        HF_DATASETS_CACHE=str(workdir / ".datasets-cache"),
     )
-    cmd = [
-        str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(root / "config/tiny.yaml"), "--cores", "2", *args,
-    ]  # fmt: skip
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
+           "--directory", str(workdir), *args]  # fmt: skip
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def tiny_snakemake(root: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """``snakemake --cores 2 *args`` on config/tiny.yaml in ``workdir`` (:func:`snakemake`; 30 min limit)."""
+    return snakemake(root, workdir, "--configfile", str(root / "config/tiny.yaml"), "--cores", "2", *args)
 
 
 @pytest.fixture(scope="session")

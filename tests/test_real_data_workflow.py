@@ -8,15 +8,13 @@ The SuperGLUE/GLUE copies in ../shared/data are read in place through the local-
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from conftest import snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -25,21 +23,6 @@ DATA_RULE_TASKS = {
     "multirc_fixed", "record_fixed", "rte", "wic", "wsc", "mathqa", "lambada_openai",
 }  # fmt: skip
 TASK_JOBS = {"head_importance", "ffn_oracle", "head_pruning", "ood_head_pruning", "ffn_pruning"}
-
-
-def snakemake(root: Path, workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """``snakemake *args`` with the repository's Snakefile in ``workdir``, offline."""
-    env = dict(
-        os.environ,
-        ICLPRUNE_TASKS=str(root / "tasks"),
-        ICLPRUNE_RESOURCES=str(root / "resources"),
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        HF_DATASETS_CACHE=str(workdir / ".datasets-cache"),
-    )
-    cmd = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(root / "Snakefile"),
-           "--directory", str(workdir), *args]  # fmt: skip
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def _workdir(root: Path, path: Path) -> Path:
