@@ -3,10 +3,10 @@
 A few random decoder layers of OPT-66B's shape (d_model 9216, 72 heads of 128, FFN 36864, vocabulary
 50272; ``--layers``, default 4) in bfloat16 on one GPU, through the study's own code paths:
 
-* evaluation: :func:`iclprune.scoring.loglikelihoods` (shared context) on synthetic multiple-choice
+* evaluation: :func:`iclprune.evaluate.scoring.loglikelihoods` (shared context) on synthetic multiple-choice
   requests (``--docs`` documents, a ``--context``-token prompt, 4 choices of 8 tokens) under a mask
-  removing 70% of the heads and 20% of the FFNs (hooks, :func:`iclprune.surgery.masked`);
-* importance: :func:`iclprune.importance.head_importance` (one forward + backward, parameters frozen) on
+  removing 70% of the heads and 20% of the FFNs (hooks, :func:`iclprune.model.surgery.masked`);
+* importance: :func:`iclprune.analysis.importance.head_importance` (one forward + backward, parameters frozen) on
   the gold (prompt, choice) of each document.
 
 Tokens/s counts every token fed to the model. The fraction of peak divides a matmul FLOP count (the
@@ -31,11 +31,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import torch
 from transformers import OPTConfig, OPTForCausalLM
 
-from iclprune.batching import Example
-from iclprune.components import Mask
-from iclprune.importance import head_importance
-from iclprune.scoring import loglikelihoods
-from iclprune.surgery import masked
+from iclprune.analysis.importance import head_importance
+from iclprune.core.components import Mask
+from iclprune.evaluate.batching import Example
+from iclprune.evaluate.scoring import loglikelihoods
+from iclprune.model.surgery import masked
 
 # dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, from the vendors' data sheets
 PEAK_BF16_TFLOPS = {"H200": 989.4, "H100 SXM": 989.4, "H100 80GB HBM3": 989.4, "H100 PCIe": 756.0,

@@ -18,9 +18,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import torch
 from _timing import report_ratio, side_by_side
 
-from iclprune.batching import Example, batch_loss, collate
-from iclprune.importance import head_importance
-from iclprune.models import load_model, tiny_model
+from iclprune.analysis.importance import head_importance
+from iclprune.evaluate.batching import Example, batch_loss, collate
+from iclprune.model.models import load_model, tiny_model
 
 
 def examples(n: int, ctx: int, vocab: int, seed: int = 0) -> list[Example]:

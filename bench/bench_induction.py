@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from _timing import median_seconds, report
 
-from iclprune.induction import copying_scores, copying_scores_naive
-from iclprune.models import tiny_model
+from iclprune.analysis.induction import copying_scores, copying_scores_naive
+from iclprune.model.models import tiny_model
 
 
 def main() -> None:

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from _timing import report_ratio, side_by_side
 
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.models import load_model
-from iclprune.pruning import head_ranking, pruning_mask
-from iclprune.sites import resolve
-from iclprune.taskdefs import task_config
+from iclprune.analysis.pruning import head_ranking, pruning_mask
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.taskdefs import task_config
+from iclprune.model.models import load_model
+from iclprune.model.sites import resolve
 
 PERCENTS = (30, 50, 70, 90)
 

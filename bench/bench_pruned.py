@@ -2,8 +2,8 @@
 
 70% of the heads and 20% of the FFNs are removed by rankings from random scores (the speed of a pruned
 model does not depend on which components go). The masked side is the dense model under
-`iclprune.surgery.masked` hooks (how every evaluation of the study runs); the pruned side is
-`iclprune.surgery.prune`'s smaller model (heads sliced out of q/k/v/o, KV heads dropped when their whole
+`iclprune.model.surgery.masked` hooks (how every evaluation of the study runs); the pruned side is
+`iclprune.model.surgery.prune`'s smaller model (heads sliced out of q/k/v/o, KV heads dropped when their whole
 group goes, FFNs dropped). Logits are checked equal first (1e-9, in float64). Ratio = masked / pruned (a speed-up:
 above 1 means the pruned model is faster). Timed side by side (masked, pruned, masked, ...), median ratio.
 """
@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from _timing import report_ratio, side_by_side
 
-from iclprune.components import Mask
-from iclprune.models import load_model, tiny_model
-from iclprune.pruning import ffn_ranking, head_ranking, pruning_mask
-from iclprune.sites import resolve
-from iclprune.surgery import masked, n_parameters, prune
+from iclprune.analysis.pruning import ffn_ranking, head_ranking, pruning_mask
+from iclprune.core.components import Mask
+from iclprune.model.models import load_model, tiny_model
+from iclprune.model.sites import resolve
+from iclprune.model.surgery import masked, n_parameters, prune
 
 
 def check_same_function(model: torch.nn.Module, mask: Mask, ids: torch.Tensor) -> None:

@@ -4,7 +4,7 @@ Both sides compute the whole oracle (the full model and every FFN knock-out) of 
 same resident model and give the same table (checked first). Naive (`ffn_oracle(..., resume=False)`): one
 full evaluation per knock-out through the Evaluator's default scorer (shared context). Resume (the
 default): one clean pass per batch records the residual stream entering every layer, and each knock-out
-runs only layers l..L-1 (`iclprune.resume`). Ratio = naive / resume (a speed-up: above 1 means resume is
+runs only layers l..L-1 (`iclprune.evaluate.resume`). Ratio = naive / resume (a speed-up: above 1 means resume is
 faster). Timed side by side (naive, resume, naive, ...), median ratio.
 """
 
@@ -21,10 +21,10 @@ import pandas as pd
 import torch
 from _timing import report_ratio, side_by_side
 
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.models import load_model, tiny_model
-from iclprune.pruning import ffn_oracle
-from iclprune.taskdefs import task_config
+from iclprune.analysis.pruning import ffn_oracle
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.taskdefs import task_config
+from iclprune.model.models import load_model, tiny_model
 
 TASK = "icl_antonyms"
 

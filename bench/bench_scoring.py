@@ -27,9 +27,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import torch
 from _timing import report
 
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.models import load_model
-from iclprune.taskdefs import task_config
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.taskdefs import task_config
+from iclprune.model.models import load_model
 
 
 def interleaved(a, b, rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]], tuple]:

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from iclprune.timings import (  # noqa: E402
+from iclprune.reporting.timings import (  # noqa: E402
     baseline_path,
     before_path,
     collect_stage_times,

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from iclprune.timings import render_bench_results, write_block
+from iclprune.reporting.timings import render_bench_results, write_block
 
 LINE = re.compile(
     r"^(?P<name>[a-z][a-z0-9_.-]*): (?P<value>[-+]?\d[\d.eE+-]*)\s?(?P<unit>[A-Za-z%/]*)(?P<rest>.*)$"

@@ -2,16 +2,20 @@
 import json
 import re
 
-from iclprune.download import hub_repo_id
-from iclprune.models import ModelRef
-from iclprune.placement import (
+from iclprune.model.download import hub_repo_id
+from iclprune.model.models import ModelRef
+from iclprune.model.placement import (
     ClusterSpec,
     check_gpu_requests,
     runs_on_cpu,
     stage_resources,
 )
-from iclprune.taskdata import task_sources
-from iclprune.taskdefs import check_disjoint_tasks, check_sweep_shots, check_task_names
+from iclprune.evaluate.taskdata import task_sources
+from iclprune.evaluate.taskdefs import (
+    check_disjoint_tasks,
+    check_sweep_shots,
+    check_task_names,
+)
 
 if config["model"] not in config["models"]:
     raise ValueError(
@@ -60,7 +64,7 @@ def model_manifest(wildcards):
 
 
 # Resources of every job (gpu, mem_mb, runtime) follow from the model's size and dtype. The package
-# (iclprune.placement) plans weights + activations over GPUs of `cluster.gpu_mem_gib`, and importance
+# (iclprune.model.placement) plans weights + activations over GPUs of `cluster.gpu_mem_gib`, and importance
 # keeps a backward pass's tensors. CPU models (embedded, tiny) get gpu=0, tables and figures no gpu at
 # all. Override one rule's numbers with `--set-resources NAME:gpu=N` (or a profile's set-resources).
 CLUSTER = ClusterSpec.from_config(config.get("cluster"))
@@ -77,7 +81,7 @@ _STAGE_RESOURCES = {}
 
 
 def rule_resources(name, stage):
-    """Resources of rule `name`, a job of `stage` (iclprune.placement.STAGES or "light")."""
+    """Resources of rule `name`, a job of `stage` (iclprune.model.placement.STAGES or "light")."""
     if stage not in _STAGE_RESOURCES:
         batch = STAGE_BATCH.get(stage, config["evaluation"]["batch_size"])
         _STAGE_RESOURCES[stage] = stage_resources(
@@ -159,7 +163,7 @@ def combined_grid():
 
 
 def build_figures():
-    """Paper item stem → its inputs and plotting options (see iclprune.figures)."""
+    """Paper item stem → its inputs and plotting options (see iclprune.reporting.figures)."""
     sweep = "results/pruning/{model}/{task}/{shot}shot/{kind}.parquet"
     transfer = "results/transfer/{model}/{task}/{shot}shot/{ranking}.parquet"
     percents = config["pruning"]["transfer_percents"]

@@ -1,6 +1,6 @@
 # The documents of every registry task, settled on the login node before any job reads them: a hub
 # snapshot at a pinned commit (data spec) or local files (data_root / data_sources), checked against the
-# task's templates, with a SHA-256 manifest (iclprune.taskdata). Jobs then read only those files,
+# task's templates, with a SHA-256 manifest (iclprune.evaluate.taskdata). Jobs then read only those files,
 # offline. Bundled tasks (tasks/*.yaml) carry their own files and need no such job.
 
 

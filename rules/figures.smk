@@ -1,5 +1,5 @@
 # One rule per paper item, generated from FIGURES (defined in common.smk): each reads the result
-# tables it needs and writes results/figures/<item>_<name>.{pdf,png} through iclprune.figures.
+# tables it needs and writes results/figures/<item>_<name>.{pdf,png} through iclprune.reporting.figures.
 for stem, spec in FIGURES.items():
 
     rule:

@@ -37,7 +37,7 @@ def setup(snakemake) -> dict:
     """Log to the rule's log, use the rule's threads, turn SIGTERM (Snakemake or Slurm cancelling the job)
     into a clean exit that removes temporary files and keeps checkpoints; return the model spec."""
     setup_logging(snakemake)
-    from iclprune.io import raise_on_sigterm
+    from iclprune.core.io import raise_on_sigterm
 
     raise_on_sigterm()
     import torch

@@ -12,7 +12,7 @@ os.environ["HF_HUB_OFFLINE"] = "0"  # before huggingface_hub is imported (it rea
 
 import json
 
-from iclprune.download import download_model
+from iclprune.model.download import download_model
 
 setup_logging(snakemake)  # noqa: F821
 download_model(json.loads(snakemake.params.spec), snakemake.output.manifest, name=snakemake.params.name)  # noqa: F821

@@ -2,7 +2,7 @@
 
 from _common import data_manifest, setup
 
-from iclprune.stages import ffn_pruning
+from iclprune.workflow.stages import ffn_pruning
 
 sm = snakemake  # noqa: F821
 ffn_pruning(

@@ -2,7 +2,7 @@
 
 from _common import setup_logging
 
-from iclprune.figures import make_figure
+from iclprune.reporting.figures import make_figure
 
 sm = snakemake  # noqa: F821
 setup_logging(sm)

@@ -2,7 +2,7 @@
 
 from _common import data_manifest, setup
 
-from iclprune.stages import head_importance
+from iclprune.workflow.stages import head_importance
 
 sm = snakemake  # noqa: F821
 head_importance(

@@ -2,7 +2,7 @@
 
 from _common import data_manifest, setup
 
-from iclprune.stages import head_pruning
+from iclprune.workflow.stages import head_pruning
 
 sm = snakemake  # noqa: F821
 head_pruning(

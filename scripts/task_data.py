@@ -12,7 +12,7 @@ os.environ["HF_HUB_OFFLINE"] = "0"  # before huggingface_hub is imported (it rea
 
 import json
 
-from iclprune.taskdata import prepare
+from iclprune.evaluate.taskdata import prepare
 
 setup_logging(snakemake)  # noqa: F821
 prepare(json.loads(snakemake.params.source), snakemake.output.manifest)  # noqa: F821

@@ -42,7 +42,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def smollm2():
     """The embedded SmolLM2-135M-Instruct ``(model, tokenizer)``, dequantised once into resources/."""
-    from iclprune.models import load_model
+    from iclprune.model.models import load_model
 
     return load_model("embedded")
 

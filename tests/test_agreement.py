@@ -1,4 +1,4 @@
-"""Tests for iclprune.agreement (pure numerics, fast, deterministic)."""
+"""Tests for iclprune.analysis.agreement (pure numerics, fast, deterministic)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from iclprune.agreement import (
+from iclprune.analysis.agreement import (
     aggregate,
     correlate,
     cross_shot_table,

@@ -21,15 +21,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclprune import cli, stages
-from iclprune.io import StageInputError, read_json, write_table
-from iclprune.models import ModelLoadError
-from iclprune.sites import UnsupportedArchitectureError
-from iclprune.taskdefs import TaskConfigError
+from iclprune.core.io import StageInputError, read_json, write_table
+from iclprune.evaluate.taskdefs import TaskConfigError
+from iclprune.model.models import ModelLoadError
+from iclprune.model.sites import UnsupportedArchitectureError
+from iclprune.workflow import cli, stages
 
 TINY = {"source": "tiny:llama", "dtype": "float32"}
 TASK = "icl_antonyms"
-PKG = Path(stages.__file__).resolve().parent
+PKG = Path(stages.__file__).resolve().parents[1]  # the iclprune package (stages is in its workflow/)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -484,7 +484,7 @@ def test_invalid_json_sidecar(tmp_path: Path) -> None:
 def test_corrupt_checkpoint_line(out_dir: Path, lines: list[str], expected: str) -> None:
     out = out_dir / "ffns.parquet"
     params = {"model": TINY, "task": TASK, "shots": 0, "limit": 2, "metric": "acc", "seed": 1234}
-    from iclprune.io import CHECKPOINT_HEADER, config_hash
+    from iclprune.core.io import CHECKPOINT_HEADER, config_hash
 
     checkpoint = out_dir / "ffns.parquet.partial.jsonl"  # bound to this stage's parameters, then corrupted
     checkpoint.write_text(

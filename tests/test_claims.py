@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclprune.claims import ResultTables, combined_drop, compute_claims, max_fraction_within, quartile_shares
+from iclprune.reporting.claims import (
+    ResultTables,
+    combined_drop,
+    compute_claims,
+    max_fraction_within,
+    quartile_shares,
+)
 
 
 def _sweeps(column: str, accs: dict[str, list[float]], shot: int = 0) -> pd.DataFrame:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from iclprune.cli import main
-from iclprune.cost import STAGES, TASK_SIZES, CostError, estimate, load_config, render
+from iclprune.workflow.cli import main
+from iclprune.workflow.cost import STAGES, TASK_SIZES, CostError, estimate, load_config, render
 
 ROOT = Path(__file__).resolve().parents[1]
 

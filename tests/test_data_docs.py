@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
-from iclprune.cli import TABLE_END, TABLE_START, render_task_table
+from iclprune.workflow.cli import TABLE_END, TABLE_START, render_task_table
 
 
 def test_the_baseline_table_is_rendered_from_the_measured_file(root) -> None:

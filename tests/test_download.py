@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from iclprune.download import (
+from iclprune.model.download import (
     ChecksumError,
     DownloadError,
     download,
@@ -26,7 +26,7 @@ from iclprune.download import (
     manifest_path,
     verify_snapshot,
 )
-from iclprune.models import tiny_model
+from iclprune.model.models import tiny_model
 
 REPO = "example-org/tiny-opt"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -178,7 +178,7 @@ def test_not_cached_or_incomplete_while_offline_is_named(tmp_path: Path) -> None
      "tiny:opt", "./model", "/abs/model", "~/m", "tests", "a b", "org/name/extra"],
 )  # fmt: skip
 def test_hub_sources_agree_with_the_model_loader(source: str) -> None:
-    from iclprune.models import ModelRef, _looks_like_path
+    from iclprune.model.models import ModelRef, _looks_like_path
 
     ref = ModelRef.parse(source)
     loads_from_hub = ref.kind == "pretrained" and not _looks_like_path(ref.name)
@@ -235,7 +235,7 @@ def test_the_download_rule_feeds_the_model_card_through_snakemake(root: Path, tm
 
 
 def test_download_and_verify_commands(cache: Path, tmp_path: Path, monkeypatch, capsys) -> None:
-    from iclprune.cli import main
+    from iclprune.workflow.cli import main
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # restored after the test (the command sets it)
     out = tmp_path / "manifest.json"

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.models import load_model
-from iclprune.pruning import ffn_oracle, ffn_ranking, head_ranking, pruning_mask, pruning_sweep
-from iclprune.taskdefs import TaskConfigError, task_config
+from iclprune.analysis.pruning import ffn_oracle, ffn_ranking, head_ranking, pruning_mask, pruning_sweep
+from iclprune.core.components import Mask
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.taskdefs import TaskConfigError, task_config
+from iclprune.model.models import load_model
 
 TASK = "icl_antonyms"
 
@@ -134,7 +134,7 @@ def test_unknown_task_is_named(tmp_path) -> None:
 
 
 def test_acc_all_counts_a_question_only_when_every_answer_is_right() -> None:
-    from iclprune.evaluation import acc_all, question_groups
+    from iclprune.evaluate.evaluation import acc_all, question_groups
 
     docs = [{"idx": {"paragraph": p, "question": q, "answer": a}} for p, q, a in
             [(0, 0, 0), (0, 0, 1), (0, 1, 0), (1, 0, 0), (1, 0, 1)]]  # fmt: skip
@@ -168,7 +168,7 @@ def test_per_document_logliks_equal_a_direct_computation(tiny) -> None:
 
 
 def test_ffn_oracle_equals_each_physically_pruned_model(tiny) -> None:
-    from iclprune.surgery import prune
+    from iclprune.model.surgery import prune
 
     reqs = build_requests(task_config(TASK), 1, limit=6)
     table, _ = ffn_oracle(tiny, reqs)
@@ -222,7 +222,7 @@ def test_bad_rankings_and_percentages_are_named(tiny) -> None:
 
 
 def test_cli_bad_input_leaves_nothing_behind(tmp_path, capsys) -> None:
-    from iclprune.cli import main
+    from iclprune.workflow.cli import main
 
     out = tmp_path / "eval.parquet"
     code = main(["evaluate", "--model", "tiny:llama", "--task", TASK, "--shots", "0", "--limit", "2",

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.models import load_model
-from iclprune.resume import masked_loglikelihoods
-from iclprune.scoring import encode_instances
-from iclprune.sites import resolve
-from iclprune.taskdefs import task_config
+from iclprune.core.components import Mask
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.resume import masked_loglikelihoods
+from iclprune.evaluate.scoring import encode_instances
+from iclprune.evaluate.taskdefs import task_config
+from iclprune.model.models import load_model
+from iclprune.model.sites import resolve
 
 # the largest |Δ loglik| from the float32 result allowed to a fast path, nats per request (contexts of
 # ~100 tokens at 3 shots; measured on the tiny models: at most 0.10 in bfloat16 and 0.009 in float16,

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from iclprune.batching import Example, encode_pair
-from iclprune.importance import HeadImportance, head_importance
-from iclprune.models import tiny_model
-from iclprune.sites import resolve
-from iclprune.surgery import gated
+from iclprune.analysis.importance import HeadImportance, head_importance
+from iclprune.evaluate.batching import Example, encode_pair
+from iclprune.model.models import tiny_model
+from iclprune.model.sites import resolve
+from iclprune.model.surgery import gated
 
 
 def _examples(n: int = 8, seed: int = 0, vocab: int = 500) -> list[Example]:

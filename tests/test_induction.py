@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from iclprune import induction as ind
-from iclprune.models import tiny_model
-from iclprune.sites import resolve
+from iclprune.analysis import induction as ind
+from iclprune.model.models import tiny_model
+from iclprune.model.sites import resolve
 
 POOL = np.arange(3, 512)  # tiny models: vocab 512, ids 0..2 are pad/bos/eos
 

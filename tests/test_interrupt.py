@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclprune import stages
-from iclprune.io import CHECKPOINT_HEADER, config_hash, read_json, write_table
+from iclprune.core.io import CHECKPOINT_HEADER, config_hash, read_json, write_table
+from iclprune.workflow import stages
 
 TASK = "icl_antonyms"
 GRID = [f"{p},0" for p in range(0, 100, 10)]  # 10 points: a few seconds of work on the tiny model
@@ -149,7 +149,7 @@ def test_checkpoint_is_reused_for_the_same_parameters_only(
     out = tmp_path / "ffns.parquet"
     marker = 0.123456789  # no evaluation of 2 documents yields this accuracy
     _ffn_checkpoint(out, marker)
-    with caplog.at_level(logging.INFO, logger="iclprune.io"):
+    with caplog.at_level(logging.INFO, logger="iclprune.core.io"):
         stages.ffn_oracle(TINY, TASK, 0, out, limit=2)
     assert "resuming 1 finished points" in caplog.text
     assert pd.read_parquet(out).baseline_acc.unique().tolist() == [marker]  # reused, not recomputed
@@ -158,7 +158,7 @@ def test_checkpoint_is_reused_for_the_same_parameters_only(
     caplog.clear()
     stale = tmp_path / "other.parquet"
     _ffn_checkpoint(stale, marker)  # written for limit=2; the stage now runs with limit=3
-    with caplog.at_level(logging.INFO, logger="iclprune.io"):
+    with caplog.at_level(logging.INFO, logger="iclprune.core.io"):
         stages.ffn_oracle(TINY, TASK, 0, stale, limit=3)
     assert "was written for other parameters" in caplog.text
     assert "discarding its 1 points" in caplog.text

@@ -2,7 +2,7 @@
 
 What is compared, per (task, shots):
 
-* **our side**: :func:`iclprune.evaluation.build_requests` + ``Evaluator.evaluate`` on SmolLM2 (fp32, CPU),
+* **our side**: :func:`iclprune.evaluate.evaluation.build_requests` + ``Evaluator.evaluate`` on SmolLM2 (fp32, CPU),
   once through each scoring path (``shared_context=True``: every context once, choices from its cached
   keys/values; ``shared_context=False``: lm-eval's ``HFLM`` under the project's mask hooks);
 * **lm-eval's side**: ``lm_eval.simple_evaluate`` with a stock ``HFLM`` built here around the same model
@@ -18,8 +18,8 @@ Tasks:
 
 * the paper's SuperGLUE/GLUE tasks (boolq, cb, copa, multirc_fixed, rte, sglue_rte, wic, wsc) on the real
   copies in ``../shared/data``, read through the project's local-source mechanism
-  (:func:`iclprune.taskdata.task_sources` → :func:`~iclprune.taskdata.prepare` →
-  :func:`~iclprune.taskdata.task_config_for`), at 0 and 1 shots. For multirc the project's extra
+  (:func:`iclprune.evaluate.taskdata.task_sources` → :func:`~iclprune.evaluate.taskdata.prepare` →
+  :func:`~iclprune.evaluate.taskdata.task_config_for`), at 0 and 1 shots. For multirc the project's extra
   ``acc_all`` is left to ``tests/test_lmeval_fixes.py``;
 * a masked model (heads, a whole GQA group and FFNs removed) on some of those tasks, checked against an
   independent computation: a deep copy of the model whose removed heads' ``o_proj`` input columns and
@@ -48,10 +48,10 @@ import pytest
 import torch
 from torch import nn
 
-from iclprune.components import Mask
-from iclprune.evaluation import FULL_MODEL, EvalResult, Evaluator, TaskRequests, build_requests
-from iclprune.taskdata import prepare, task_config_for, task_sources
-from iclprune.taskdefs import task_manager
+from iclprune.core.components import Mask
+from iclprune.evaluate.evaluation import FULL_MODEL, EvalResult, Evaluator, TaskRequests, build_requests
+from iclprune.evaluate.taskdata import prepare, task_config_for, task_sources
+from iclprune.evaluate.taskdefs import task_manager
 
 pytestmark = pytest.mark.integration
 

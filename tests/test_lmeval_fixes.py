@@ -1,4 +1,4 @@
-"""The two lm-eval 0.4.13 registry tasks the project overrides (:mod:`iclprune.lmeval_fixes`): each defect
+"""The two lm-eval 0.4.13 registry tasks the project overrides (:mod:`iclprune.evaluate.lmeval_fixes`): each defect
 shown on the real data in ``../shared/data``, and the fix shown to remove it.
 
 Why: a silent defect in a task's scoring would turn every number of that task into noise or its
@@ -35,17 +35,17 @@ from typing import Any
 
 import pytest
 
-from iclprune import lmeval_fixes
-from iclprune.evaluation import build_requests, question_groups, score_responses
-from iclprune.lmeval_fixes import (
+from iclprune.evaluate import lmeval_fixes
+from iclprune.evaluate.evaluation import build_requests, question_groups, score_responses
+from iclprune.evaluate.lmeval_fixes import (
     best_over_answers,
     exact_match,
     normalize_answer,
     record_process_results,
     token_f1,
 )
-from iclprune.taskdata import DataSource, prepare, task_config_for, task_sources
-from iclprune.taskdefs import TaskConfigError, registry_config, task_config
+from iclprune.evaluate.taskdata import DataSource, prepare, task_config_for, task_sources
+from iclprune.evaluate.taskdefs import TaskConfigError, registry_config, task_config
 
 YES, NO = "Is the answer correct? yes", "Is the answer correct? no"
 
@@ -339,7 +339,7 @@ def test_record_process_docs_sorts_and_dedupes_like_the_registry(
     ``process_docs`` must still give the registry's documents, hence the same choices and target."""
     from datasets import Dataset
 
-    from iclprune.lmeval_fixes import record_doc_to_choice, record_doc_to_target, record_process_docs
+    from iclprune.evaluate.lmeval_fixes import record_doc_to_choice, record_doc_to_target, record_process_docs
 
     rows = [
         dict(r, entities=r["entities"][::-1] + r["entities"][:2], answers=r["answers"][::-1] * 2)
@@ -412,7 +412,7 @@ def test_record_oracle_and_wrong_entity_through_lm_eval(record: dict[str, Any], 
 
 @pytest.mark.integration
 def test_record_scored_by_smollm2(record: dict[str, Any], smollm2: tuple[Any, Any]) -> None:
-    from iclprune.evaluation import Evaluator
+    from iclprune.evaluate.evaluation import Evaluator
 
     model, tok = smollm2
     # the first two documents: ~1000 tokens in all (contexts + 14 choices); the third alone has as many

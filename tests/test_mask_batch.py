@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.models import load_model
-from iclprune.pruning import head_ranking, pruning_sweep
-from iclprune.sites import resolve
-from iclprune.surgery import masked, variants_masked
-from iclprune.taskdefs import task_config
+from iclprune.analysis.pruning import head_ranking, pruning_sweep
+from iclprune.core.components import Mask
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.taskdefs import task_config
+from iclprune.model.models import load_model
+from iclprune.model.sites import resolve
+from iclprune.model.surgery import masked, variants_masked
 
 TOL = 1e-4  # fp32, |Δ loglik|
 

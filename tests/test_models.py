@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from iclprune.batching import continuation_logprobs, encode_pair
-from iclprune.models import (
+from iclprune.evaluate.batching import continuation_logprobs, encode_pair
+from iclprune.model.models import (
     ModelLoadError,
     ModelRef,
     UnsafeCheckpointError,
@@ -24,8 +24,8 @@ from iclprune.models import (
     tiny_model,
     weights_format,
 )
-from iclprune.sites import resolve
-from iclprune.surgery import n_parameters
+from iclprune.model.sites import resolve
+from iclprune.model.surgery import n_parameters
 
 
 def test_tiny_models_are_deterministic_per_seed() -> None:
@@ -79,7 +79,7 @@ def _load_in_subprocess(hf_home: Path, ref: str, revision: str | None = None) ->
     code = textwrap.dedent(
         f"""
         import torch
-        from iclprune.models import load_model
+        from iclprune.model.models import load_model
         model, tok = load_model({ref!r}, revision={revision!r})
         print(type(model).__name__, sum(p.numel() for p in model.parameters()), tok("hello world")["input_ids"])
         """
@@ -126,7 +126,7 @@ def test_smollm2_loads_offline_and_prefers_right_answers(smollm2) -> None:
 
 @pytest.mark.integration
 def test_embedded_cache_is_reused(smollm2) -> None:
-    from iclprune.models import cache_embedded, embedded_cache_dir
+    from iclprune.model.models import cache_embedded, embedded_cache_dir
 
     target = embedded_cache_dir()
     stamp = (target / "model.safetensors").stat().st_mtime_ns
@@ -169,7 +169,7 @@ def test_legacy_bin_loads_with_weights_only_and_a_warning(tmp_path: Path, caplog
     folder = _save(model, tmp_path / "bin", fmt="bin")
     assert sorted(p.name for p in folder.glob("*.bin")) == ["pytorch_model.bin"]
     assert not list(folder.glob("*.safetensors"))
-    with caplog.at_level("WARNING", logger="iclprune.models"):
+    with caplog.at_level("WARNING", logger="iclprune.model.models"):
         loaded, _ = load_pretrained(folder)
     assert torch.equal(_logits(loaded), _logits(model))
     assert "legacy PyTorch .bin checkpoint: reading it with weights-only unpickling" in caplog.text
@@ -226,7 +226,7 @@ def test_trust_remote_code_is_off_by_default(tmp_path: Path, caplog) -> None:
     assert type(model).__name__ == "OPTForCausalLM"
     assert not marker.exists()  # the repository's code never ran
     plain = _save(tiny_model("opt", seed=1), tmp_path / "plain")  # no auto_map: nothing remote to run
-    with caplog.at_level("WARNING", logger="iclprune.models"):
+    with caplog.at_level("WARNING", logger="iclprune.model.models"):
         load_from_spec({"source": str(plain), "trust_remote_code": True})
     assert "trust_remote_code is on for model" in caplog.text
 
@@ -256,7 +256,9 @@ def test_offload_folder_takes_what_the_caps_leave(tmp_path: Path) -> None:
     assert placement["offload_folder"] == str(tmp_path / "offload")
     loaded, _ = load_from_spec(spec)
     assert torch.allclose(_logits(loaded), _logits(model), atol=1e-6)
-    from iclprune.stages import load_spec  # the workflow's stages load through the same spec placement
+    from iclprune.workflow.stages import (
+        load_spec,  # the workflow's stages load through the same spec placement
+    )
 
     staged, _ = load_spec(spec)
     assert staged.hf_device_map == placement["device_map"]

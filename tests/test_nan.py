@@ -13,13 +13,13 @@ from contextlib import contextmanager
 import pytest
 import torch
 
-from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.importance import head_importance
-from iclprune.models import load_model
-from iclprune.scoring import NonFiniteScoreError
-from iclprune.sites import resolve
-from iclprune.taskdefs import task_config
+from iclprune.analysis.importance import head_importance
+from iclprune.core.components import Mask
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.scoring import NonFiniteScoreError
+from iclprune.evaluate.taskdefs import task_config
+from iclprune.model.models import load_model
+from iclprune.model.sites import resolve
 
 TASK = "icl_antonyms"
 
@@ -126,8 +126,8 @@ def test_nan_head_importance_names_task_shot_and_layer(tiny) -> None:
 
 
 def test_nan_importance_stage_names_task_and_shot_and_writes_nothing(tmp_path) -> None:
-    from iclprune.stages import head_importance as stage
-    from iclprune.stages import load_spec
+    from iclprune.workflow.stages import head_importance as stage
+    from iclprune.workflow.stages import load_spec
 
     model, _ = load_spec("tiny:llama")  # the stage's resident copy
     out = tmp_path / "heads.parquet"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from iclprune.placement import (
+from iclprune.model.placement import (
     KNOWN_CONFIGS,
     ClusterSpec,
     GiB,

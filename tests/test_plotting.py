@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclprune import plotting as P
+from iclprune.reporting import plotting as P
 
 TASKS = ["boolq", "copa", "rte"]
 SHOTS = [0, 1, 5]

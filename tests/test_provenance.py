@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from iclprune import stages
-from iclprune.io import config_hash, git_state, read_json
+from iclprune.core.io import config_hash, git_state, read_json
+from iclprune.workflow import stages
 
 TINY = {"source": "tiny:llama", "dtype": "float32"}
 TASK = "icl_antonyms"

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclprune import stages
-from iclprune.evaluation import Evaluator
-from iclprune.io import StageInputError
+from iclprune.core.io import StageInputError
+from iclprune.evaluate.evaluation import Evaluator
+from iclprune.workflow import stages
 
 MODEL = {"source": "tiny:llama", "dtype": "float32"}
 TASKS = ("icl_antonyms", "icl_city_country", "icl_category")

@@ -1,4 +1,4 @@
-"""Residual-stream resume (iclprune.resume) against lm-eval's HFLM and the naive FFN oracle."""
+"""Residual-stream resume (iclprune.evaluate.resume) against lm-eval's HFLM and the naive FFN oracle."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 import torch
 
-from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.models import load_model, tiny_model
-from iclprune.pruning import ffn_oracle
-from iclprune.resume import capture, first_layer, masked_loglikelihoods
-from iclprune.scoring import encode_instances
-from iclprune.sites import resolve, resolve_output
-from iclprune.taskdefs import task_config
+from iclprune.analysis.pruning import ffn_oracle
+from iclprune.core.components import Mask
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.resume import capture, first_layer, masked_loglikelihoods
+from iclprune.evaluate.scoring import encode_instances
+from iclprune.evaluate.taskdefs import task_config
+from iclprune.model.models import load_model, tiny_model
+from iclprune.model.sites import resolve, resolve_output
 
 TASK = "icl_antonyms"
 FAMILIES = ["opt", "llama", "gpt_neox"]
@@ -24,7 +24,7 @@ FAMILIES = ["opt", "llama", "gpt_neox"]
 
 def _hflm(evaluator: Evaluator, reqs, mask: Mask) -> list[tuple[float, bool]]:
     """The reference: lm-eval's stock HFLM.loglikelihood on the hooked model."""
-    from iclprune.surgery import masked
+    from iclprune.model.surgery import masked
 
     cloned = [inst for inst in reqs.instances for _ in range(inst.repeats)]
     with masked(evaluator.model, mask):
@@ -157,7 +157,7 @@ def test_resume_checkpoints_each_knockout_and_reuses_finished_ones(tmp_path) -> 
 def test_resume_out_of_memory_halves_the_batch_and_results_are_unchanged(caplog) -> None:
     import logging
 
-    from iclprune.scoring import ScoringOutOfMemoryError
+    from iclprune.evaluate.scoring import ScoringOutOfMemoryError
 
     ev = _tiny("llama")
     ev.batch_size = 4

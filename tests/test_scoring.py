@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from iclprune.batching import Example
-from iclprune.components import Mask
-from iclprune.evaluation import Evaluator, build_requests
-from iclprune.models import load_model
-from iclprune.scoring import ScoringOutOfMemoryError, encode_instances, is_oom, loglikelihoods
-from iclprune.sites import resolve
-from iclprune.surgery import masked
-from iclprune.taskdefs import task_config
+from iclprune.core.components import Mask
+from iclprune.evaluate.batching import Example
+from iclprune.evaluate.evaluation import Evaluator, build_requests
+from iclprune.evaluate.scoring import ScoringOutOfMemoryError, encode_instances, is_oom, loglikelihoods
+from iclprune.evaluate.taskdefs import task_config
+from iclprune.model.models import load_model
+from iclprune.model.sites import resolve
+from iclprune.model.surgery import masked
 
 TOL = 1e-4  # fp32, |Δ loglik| against HFLM
 
@@ -204,7 +204,7 @@ def test_other_errors_are_not_retried() -> None:
 
 
 def test_scoring_under_masked_hooks_equals_physically_pruned_model() -> None:
-    from iclprune.surgery import prune
+    from iclprune.model.surgery import prune
 
     model, tok = load_model("tiny:opt", seed=3)
     mask = Mask(frozenset({(0, 0), (2, 3)}), frozenset({0}))

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from iclprune.io import read_json, write_table
-from iclprune.stages import aggregate_importance, cross_shot_agreement, cross_task_agreement
+from iclprune.core.io import read_json, write_table
+from iclprune.workflow.stages import aggregate_importance, cross_shot_agreement, cross_task_agreement
 
 
 def _tables(tmp_path, tasks=("a", "b", "c"), shots=(0, 1)) -> dict[tuple[str, int], tuple[str, np.ndarray]]:

@@ -7,10 +7,10 @@ import random
 import pytest
 import torch
 
-from iclprune.components import Mask, component_str, parse_component
-from iclprune.models import tiny_model
-from iclprune.sites import UnsupportedArchitectureError, resolve
-from iclprune.surgery import gated, masked, n_parameters, prune
+from iclprune.core.components import Mask, component_str, parse_component
+from iclprune.model.models import tiny_model
+from iclprune.model.sites import UnsupportedArchitectureError, resolve
+from iclprune.model.surgery import gated, masked, n_parameters, prune
 
 FAMILIES = ["opt", "llama", "gpt_neox"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from iclprune.cli import TABLE_END, TABLE_START, render_task_table
+from iclprune.workflow.cli import TABLE_END, TABLE_START, render_task_table
 
 
 def test_readme_table_is_rendered_from_the_measured_file(root) -> None:

@@ -1,5 +1,5 @@
 """Registry tasks' documents: a pinned hub snapshot or local files, checked against the task's templates,
-with a SHA-256 manifest (iclprune.taskdata) and the ``fetch-data`` / ``verify-data`` commands.
+with a SHA-256 manifest (iclprune.evaluate.taskdata) and the ``fetch-data`` / ``verify-data`` commands.
 
 The hub is never contacted. A local directory stands in for the hub cache, laid out exactly as
 huggingface_hub lays it out (``hub/datasets--aps--super_glue/{blobs,refs,snapshots/<commit>}``, blobs
@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from iclprune.download import ChecksumError
-from iclprune.taskdata import (
+from iclprune.evaluate.taskdata import (
     DataSource,
     DataSourceError,
     load_manifest,
@@ -33,6 +32,7 @@ from iclprune.taskdata import (
     verify_data,
     with_source,
 )
+from iclprune.model.download import ChecksumError
 
 SUPER_GLUE = "aps/super_glue"
 GLUE = "nyu-mll/glue"
@@ -245,7 +245,7 @@ def test_the_task_config_reads_only_the_snapshot_files(
 ) -> None:
     from lm_eval.api.task import ConfigurableTask
 
-    from iclprune.taskdefs import task_config
+    from iclprune.evaluate.taskdefs import task_config
 
     out = tmp_path / f"{task}.json"
     manifest = prepare(_hub_source(task, config, commit, repo=repo), out, cache_dir=hub)
@@ -364,7 +364,7 @@ def test_a_data_root_reads_each_tasks_folder_in_place(shared_data: Path, tmp_pat
         }
         assert verify_data(out) == manifest
     cfg = task_config_for("multirc_fixed", tmp_path / "multirc_fixed.json")
-    from iclprune.lmeval_fixes import MULTIRC_CHOICES
+    from iclprune.evaluate.lmeval_fixes import MULTIRC_CHOICES
 
     assert cfg["doc_to_choice"] == MULTIRC_CHOICES  # the fix stays
     assert cfg["dataset_path"] == "json"
@@ -434,9 +434,9 @@ def test_data_sources_paths_and_files_and_the_precedence(
 def test_a_missing_split_sets_its_role_to_null_with_one_log_line(
     shared_data: Path, tmp_path: Path, caplog
 ) -> None:
-    from iclprune.taskdefs import task_config
+    from iclprune.evaluate.taskdefs import task_config
 
-    caplog.set_level(logging.INFO, logger="iclprune.taskdata")
+    caplog.set_level(logging.INFO, logger="iclprune.evaluate.taskdata")
     # a registry task that also names a test split, given a source with only train and validation
     manifest = {"task": "arc_easy", "snapshot": str(tmp_path), "builder": "json",
                 "splits": {"train": ["train.jsonl"], "validation": ["validation.jsonl"]}}  # fmt: skip
@@ -570,8 +570,8 @@ def test_data_spec_errors_and_an_unpinned_entry(hub: Path, tmp_path: Path) -> No
 
 
 def test_the_paper_data_spec_gives_every_paper_task_the_dataset_lm_eval_reads(root: Path) -> None:
-    from iclprune.taskdata import base_task
-    from iclprune.taskdefs import registry_config
+    from iclprune.evaluate.taskdata import base_task
+    from iclprune.evaluate.taskdefs import registry_config
 
     if not (root / "config/paper_data.yaml").is_file():
         pytest.skip("config/paper_data.yaml is not written yet")
@@ -591,7 +591,7 @@ def test_the_paper_data_spec_gives_every_paper_task_the_dataset_lm_eval_reads(ro
 def test_fetch_data_and_verify_data_commands(
     hub: Path, shared_data: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    from iclprune.cli import main
+    from iclprune.workflow.cli import main
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # restored after the test (the command sets it)
     monkeypatch.chdir(tmp_path)

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from iclprune.timings import (
+from iclprune.reporting.timings import (
     before_path,
     collect_stage_times,
     read_block,
@@ -88,7 +88,7 @@ def test_render_bench_results() -> None:
 
 def test_readme_hardware_table_is_computed(root) -> None:
     """The README's hardware-per-model-size table is what the workflow's resource planner computes."""
-    from iclprune.placement import hardware_table
+    from iclprune.model.placement import hardware_table
 
     assert read_block((root / "README.md").read_text(), "hardware") == hardware_table().strip()
 

@@ -1,5 +1,5 @@
 """`python -m iclprune` = the `iclprune` command."""
 
-from iclprune.cli import main
+from iclprune.workflow.cli import main
 
 raise SystemExit(main())

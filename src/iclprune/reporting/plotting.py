@@ -52,7 +52,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from iclprune.io import atomic_path
+from iclprune.core.io import atomic_path
 
 __all__ = [
     "fig03_aggregate_heatmaps",

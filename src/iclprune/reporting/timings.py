@@ -221,7 +221,7 @@ def read_block(text: str, name: str) -> str:
 
 def write_block(readme: str | Path, name: str, block: str) -> None:
     """Replace ``name``'s block in the file ``readme`` (atomically)."""
-    from iclprune.io import atomic_path
+    from iclprune.core.io import atomic_path
 
     readme = Path(readme)
     text = replace_block(readme.read_text(), name, block)

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from iclprune.agreement import n_removed, rank_ascending
-from iclprune.components import Mask
-from iclprune.evaluation import EvalResult, Evaluator, TaskRequests, score_responses
-from iclprune.io import Checkpoint
+from iclprune.analysis.agreement import n_removed, rank_ascending
+from iclprune.core.components import Mask
+from iclprune.core.io import Checkpoint
+from iclprune.evaluate.evaluation import EvalResult, Evaluator, TaskRequests, score_responses
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,12 @@ def ffn_oracle(
     JSONL file and skipped on a re-run.
 
     With ``resume`` (the default) the requests are tokenised once and every knock-out starts from the
-    clean residual stream entering its layer (:mod:`iclprune.resume`), one clean pass per batch; the
-    responses go through the same :func:`~iclprune.evaluation.score_responses` as the naive path
+    clean residual stream entering its layer (:mod:`iclprune.evaluate.resume`), one clean pass per batch; the
+    responses go through the same :func:`~iclprune.evaluate.evaluation.score_responses` as the naive path
     (``resume=False``: one full lm-eval evaluation per knock-out). ``layers_per_pass`` splits the
     knock-outs into passes of that many layers, each checkpointed when it ends (default: one pass).
     """
-    from iclprune.sites import resolve
+    from iclprune.model.sites import resolve
 
     n_layers = resolve(evaluator.model).n_layers
     ck = Checkpoint(checkpoint, ("layer",)) if checkpoint else None
@@ -115,8 +115,8 @@ def _resumed_responses(
 ) -> dict[int, list[tuple[float, bool]]]:
     """Responses of the full model (key −1) and of every FFN knock-out not yet in ``ck``, computed by
     residual-stream resume; each pass's knock-outs are checkpointed as soon as the pass ends."""
-    from iclprune.resume import masked_loglikelihoods
-    from iclprune.scoring import retry_halving
+    from iclprune.evaluate.resume import masked_loglikelihoods
+    from iclprune.evaluate.scoring import retry_halving
 
     todo = [layer for layer in range(-1, n_layers) if not (ck and ck.get(layer=layer))]
     if not todo:
@@ -163,7 +163,7 @@ def check_rankings(
 ) -> None:
     """A head ranking must be a permutation of all ``layers × heads`` heads and an FFN ranking of all
     layers of ``model``; otherwise a ValueError naming both shapes."""
-    from iclprune.sites import resolve
+    from iclprune.model.sites import resolve
 
     sites = resolve(model)
     L, H = sites.shape
@@ -211,7 +211,7 @@ def pruning_sweep(
     every point (``pct_heads, pct_ffns, doc_id, acc, loglik``); resumable through ``checkpoint``.
     Sweeps of the same ``reqs`` that share a ``memo`` evaluate each distinct mask once (e.g. the FFN
     sweep's points are the combined grid's ``pct_heads = 0`` column); the masks still to evaluate go
-    ``evaluator.mask_batch`` at a time through :meth:`~iclprune.evaluation.Evaluator.evaluate_many`,
+    ``evaluator.mask_batch`` at a time through :meth:`~iclprune.evaluate.evaluation.Evaluator.evaluate_many`,
     each chunk checkpointed when it ends.
     """
     check_rankings(evaluator.model, heads, ffns)

@@ -1,4 +1,4 @@
-"""Glue between the workflow's result files and :mod:`iclprune.plotting`: one builder per paper item.
+"""Glue between the workflow's result files and :mod:`iclprune.reporting.plotting`: one builder per paper item.
 
 ``make_figure(item, inputs, out_stem, **params)`` reads the named input tables, concatenates them and
 draws the item; the Snakemake figure rules and ``iclprune figure`` call it.
@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from iclprune import plotting
-from iclprune.io import read_table
+from iclprune.core.io import read_table
+from iclprune.reporting import plotting
 
 Inputs = Mapping[str, Sequence[str | Path]]
 
@@ -26,7 +26,7 @@ def _cat(paths: Sequence[str | Path]) -> pd.DataFrame:
 
 def _chance(tasks: Sequence[str]) -> dict[str, float] | None:
     """Chance levels of bundled tasks (registry tasks have none)."""
-    from iclprune.taskdefs import TaskConfigError, chance_level, task_config
+    from iclprune.evaluate.taskdefs import TaskConfigError, chance_level, task_config
 
     out = {}
     for task in tasks:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclprune.io import read_table
+from iclprune.core.io import read_table
 
 CLAIM_COLUMNS = ["claim", "paper", "ours", "unit", "figure", "note"]
 
@@ -91,7 +91,7 @@ def compute_claims(
     t: ResultTables, *, variant: str = "bansal", pairs: Sequence[Sequence[str]] = ()
 ) -> pd.DataFrame:
     """Every published claim with this run's value (see method.md, "Published numbers")."""
-    from iclprune.agreement import spearman, topk_overlap
+    from iclprune.analysis.agreement import spearman, topk_overlap
 
     rows = []
     shots = sorted(set(t.head_sweeps.shot)) if not t.head_sweeps.empty else []

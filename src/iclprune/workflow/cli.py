@@ -82,7 +82,7 @@ def _positive(text: str) -> float:
 
 def _component(text: str) -> str:
     """An argparse type: a component string (``head:<layer>:<head>`` or ``ffn:<layer>``)."""
-    from iclprune.components import parse_component
+    from iclprune.core.components import parse_component
 
     try:
         parse_component(text)
@@ -252,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("download", "fetch-data"):  # the commands that may use the network (read at import)
         os.environ["HF_HUB_OFFLINE"] = "1" if args.offline else "0"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from iclprune import stages
-    from iclprune.io import raise_on_sigterm
+    from iclprune.core.io import raise_on_sigterm
+    from iclprune.workflow import stages
 
     previous = raise_on_sigterm()  # SIGTERM unwinds like an error: temporary files go, checkpoints stay
     try:
@@ -280,12 +280,12 @@ def main(argv: list[str] | None = None) -> int:
                 limit=args.limit, batch_size=args.batch_size, mask_batch=args.mask_batch,
             )  # fmt: skip
         elif args.command == "task-table":
-            from iclprune.taskdefs import bundled_tasks
+            from iclprune.evaluate.taskdefs import bundled_tasks
 
             tasks = args.tasks or bundled_tasks()
             data = None
             if args.data_root:
-                from iclprune.taskdata import prepare, task_sources
+                from iclprune.evaluate.taskdata import prepare, task_sources
 
                 data = {}
                 for task, source in task_sources({"data_root": args.data_root}, tasks).items():
@@ -308,18 +308,18 @@ def main(argv: list[str] | None = None) -> int:
                     body += "\n" + block + "\n"
                 readme.write_text(body)
         elif args.command == "download":
-            from iclprune.download import download
+            from iclprune.model.download import download
 
             manifest = download(args.repo_id, args.revision, cache_dir=args.cache_dir, out=args.out)
             print(f"{manifest['repo_id']}@{manifest['commit']}: {manifest['n_files']} files, "
                   f"{manifest['total_bytes']:,} bytes in {manifest['snapshot']}")  # fmt: skip
         elif args.command == "verify-model":
-            from iclprune.download import verify_snapshot
+            from iclprune.model.download import verify_snapshot
 
             manifest = verify_snapshot(args.manifest, args.snapshot)
             print(f"{manifest['repo_id']}@{manifest['commit']}: {manifest['n_files']} files verified")
         elif args.command == "fetch-data":
-            from iclprune.taskdata import prepare, source_from_entry
+            from iclprune.evaluate.taskdata import prepare, source_from_entry
 
             entry = (
                 {"repo": args.repo, "name": args.name, "revision": args.revision}
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.task}: {where}: documents {manifest['documents']}, {manifest['n_files']} files, "
                   f"{manifest['total_bytes']:,} bytes; manifest {args.out}")  # fmt: skip
         elif args.command == "verify-data":
-            from iclprune.taskdata import verify_data
+            from iclprune.evaluate.taskdata import verify_data
 
             paths = args.manifests or sorted(str(p) for p in Path.cwd().glob("results/data/*/*.json"))
             if not paths:
@@ -354,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             if failed:
                 return 2
         elif args.command == "cost":
-            from iclprune.cost import estimate, load_config, render
-            from iclprune.io import write_table
+            from iclprune.core.io import write_table
+            from iclprune.workflow.cost import estimate, load_config, render
 
             est = estimate(
                 load_config(args.configfile), tokens_per_s=args.tokens_per_s, gpus_per_job=args.gpus_per_job

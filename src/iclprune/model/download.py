@@ -51,7 +51,7 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 24
-# the same rules as iclprune.models.ModelRef / _looks_like_path, without importing torch (the Snakefile
+# the same rules as iclprune.model.models.ModelRef / _looks_like_path, without importing torch (the Snakefile
 # calls hub_repo_id while building the DAG); tests/test_download.py checks that the two agree
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -67,7 +67,7 @@ class ChecksumError(DownloadError):
 # --------------------------------------------------------------------------------------------- specs
 def hub_repo_id(spec: Mapping[str, Any] | str) -> str | None:
     """The hub repo id of a model spec (``{"source": "facebook/opt-66b", ...}``), or None when the source
-    is ``embedded``, ``tiny:<family>`` or a local directory (see :class:`iclprune.models.ModelRef`)."""
+    is ``embedded``, ``tiny:<family>`` or a local directory (see :class:`iclprune.model.models.ModelRef`)."""
     source = spec if isinstance(spec, str) else spec.get("source", "")
     if not isinstance(source, str):
         raise DownloadError(
@@ -143,7 +143,7 @@ def missing_model_files(snapshot: Path, files: Sequence[str]) -> list[str]:
     missing = [] if "config.json" in have else ["config.json"]
     index = "model.safetensors.index.json"
     if index in have:
-        from iclprune.io import read_json
+        from iclprune.core.io import read_json
 
         try:
             shards = set(read_json(snapshot / index).get("weight_map", {}).values())
@@ -300,7 +300,7 @@ def build_manifest(
 
 
 def _load_manifest(manifest: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
-    from iclprune.io import read_json
+    from iclprune.core.io import read_json
 
     data = dict(manifest) if isinstance(manifest, Mapping) else read_json(manifest)
     if data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("files"), list):
@@ -370,7 +370,7 @@ def download(
     first, so bytes that changed in the cache since are a :class:`ChecksumError` instead of a new
     manifest. Returns the manifest.
     """
-    from iclprune.io import write_json
+    from iclprune.core.io import write_json
 
     snapshot = download_snapshot(
         repo_id, revision, cache_dir=cache_dir, require_commit=require_commit, allow_patterns=allow_patterns

@@ -1,7 +1,7 @@
 """Task definitions without heavy imports: bundled task files, lm-eval registry names, validation.
 
 Kept free of torch/transformers so the workflow's DAG building and light stages (figures, tables) stay
-fast; :mod:`iclprune.evaluation` re-exports everything here.
+fast; :mod:`iclprune.evaluate.evaluation` re-exports everything here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from iclprune.lmeval_fixes import BROKEN_TASKS, FIXED_TASKS, fixed_config
+from iclprune.evaluate.lmeval_fixes import BROKEN_TASKS, FIXED_TASKS, fixed_config
 
 
 class TaskConfigError(ValueError):
@@ -52,7 +52,7 @@ def registry_task_names() -> frozenset[str]:
 
 def check_task_names(names: Sequence[str], directory: Path | None = None) -> None:
     """Raise TaskConfigError naming every task that is neither bundled, nor in lm-eval's registry, nor one
-    of the project's fixed tasks (:mod:`iclprune.lmeval_fixes`), and every registry task known to be broken."""
+    of the project's fixed tasks (:mod:`iclprune.evaluate.lmeval_fixes`), and every registry task known to be broken."""
     d = directory or tasks_dir()
     unbundled = [t for t in names if not (d / f"{t}.yaml").is_file()]
     broken = [t for t in unbundled if t in BROKEN_TASKS]
@@ -101,8 +101,8 @@ def bundled_tasks(directory: Path | None = None) -> list[str]:
 
 def task_config(name: str, directory: Path | None = None) -> dict[str, Any]:
     """The lm-eval config dict of a bundled task (data paths made absolute), of a registry task, or of a
-    fixed registry task (:mod:`iclprune.lmeval_fixes`). The dataset source is the task's own; see
-    :func:`iclprune.taskdata.with_source` to read it from a snapshot or local files."""
+    fixed registry task (:mod:`iclprune.evaluate.lmeval_fixes`). The dataset source is the task's own; see
+    :func:`iclprune.evaluate.taskdata.with_source` to read it from a snapshot or local files."""
     d = directory or tasks_dir()
     path = d / f"{name}.yaml"
     if path.is_file():
@@ -165,7 +165,7 @@ def registry_config(name: str, *, resolve_functions: bool = True) -> dict[str, A
 
 
 _REQUIRED_KEYS = ("dataset_path", "output_type", "doc_to_text", "doc_to_target", "metric_list")
-# Evaluation scores every request by log-likelihood (iclprune.evaluation), so bundled tasks use these.
+# Evaluation scores every request by log-likelihood (iclprune.evaluate.evaluation), so bundled tasks use these.
 OUTPUT_TYPES = ("multiple_choice", "loglikelihood")
 
 

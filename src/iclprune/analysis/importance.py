@@ -29,9 +29,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from iclprune.batching import Example, PaddingSide, batch_loss, collate, model_max_length, truncate
-from iclprune.components import head_table
-from iclprune.sites import Sites, resolve
+from iclprune.core.components import head_table
+from iclprune.evaluate.batching import Example, PaddingSide, batch_loss, collate, model_max_length, truncate
+from iclprune.model.sites import Sites, resolve
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def head_importance(
             gates[:] = [None] * L
             loss = batch_loss(model, batch)
             if not bool(torch.isfinite(loss)):
-                from iclprune.scoring import NonFiniteScoreError, nonfinite_layers
+                from iclprune.evaluate.scoring import NonFiniteScoreError, nonfinite_layers
 
                 chunk = [items[i] for i in order[start : start + batch_size]]
                 raise NonFiniteScoreError(

@@ -230,7 +230,9 @@ def model_size(spec: Mapping[str, Any]) -> ModelSize:
     if cached is not None:
         return ModelSize(source, AutoConfig.from_pretrained(str(cached)), f"cached {cached}")
     if source in KNOWN_CONFIGS:
-        return ModelSize(source, config_from_dict(KNOWN_CONFIGS[source]), "iclprune.placement.KNOWN_CONFIGS")
+        return ModelSize(
+            source, config_from_dict(KNOWN_CONFIGS[source]), "iclprune.model.placement.KNOWN_CONFIGS"
+        )
     if spec.get("params_b") is not None:
         return ModelSize(source, None, "params_b in the model spec", float(spec["params_b"]))
     raise PlacementError(

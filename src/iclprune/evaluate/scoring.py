@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from iclprune.batching import Example, vocab_logprobs
+from iclprune.evaluate.batching import Example, vocab_logprobs
 
 T = TypeVar("T")
 
@@ -84,13 +84,13 @@ def encode_instances(reqs_or_instances: Any, lm: Any) -> list[Example]:
     """Token ids of every loglikelihood request, in the order lm-eval scores them.
 
     Args:
-        reqs_or_instances: an :class:`iclprune.evaluation.TaskRequests` or a sequence of lm-eval
+        reqs_or_instances: an :class:`iclprune.evaluate.evaluation.TaskRequests` or a sequence of lm-eval
             ``Instance`` objects; an instance with ``repeats = n`` gives ``n`` consecutive examples
             (as ``Evaluator.loglikelihoods`` clones them).
         lm: lm-eval's ``HFLM`` (its tokenizer, ``_encode_pair``, ``prefix_token_id``, ``max_length``).
 
     Returns:
-        One :class:`~iclprune.batching.Example` per request; its context is already truncated the way
+        One :class:`~iclprune.evaluate.batching.Example` per request; its context is already truncated the way
         HFLM truncates, so scoring it needs no further truncation.
     """
     instances = getattr(reqs_or_instances, "instances", reqs_or_instances)
@@ -156,7 +156,7 @@ def _layer_output(output: Any) -> torch.Tensor | None:
 def first_nonfinite_layer(model: nn.Module, example: Example) -> int | None:
     """The first decoder layer whose output holds a NaN/Inf on ``example`` (under whatever hooks are
     active), or None when every layer's output is finite. One extra forward, for error messages."""
-    from iclprune.sites import resolve
+    from iclprune.model.sites import resolve
 
     sites = resolve(model)
     bad: list[int] = []
@@ -268,7 +268,7 @@ def _score_rows(
 
     Context pass: the ``G`` distinct contexts of the rows, right-padded to ``(G, Tc)`` and tiled
     ``variants`` times, variant-major, to ``(K·G, Tc)`` (the caller's hooks, e.g.
-    :func:`iclprune.surgery.variants_masked`, give each block its mask); the logits of each context's last
+    :func:`iclprune.model.surgery.variants_masked`, give each block its mask); the logits of each context's last
     position (``(K·G, V)``) score every row's first continuation token, and the keys/values are cached.
     Continuation pass (only when some continuation has ≥ 2 tokens): the cache is expanded to one row per
     such continuation and variant, and ``continuation[:-1]`` is fed as ``(K·R, Ts)`` with positions
@@ -395,7 +395,7 @@ def variant_loglikelihoods(
     """:func:`loglikelihoods` of ``examples`` under ``variants`` mask variants in the same forwards.
 
     Every batch is tiled ``variants`` times, variant-major (see :func:`_score_rows`), for hooks such as
-    :func:`iclprune.surgery.variants_masked` that give each block of rows its own mask; a forward thus
+    :func:`iclprune.model.surgery.variants_masked` that give each block of rows its own mask; a forward thus
     holds ``variants × batch_size`` contexts. Out of memory halves the rows per variant down to 1, then
     raises :class:`ScoringOutOfMemoryError` (the caller may split the variants). Returns one list per
     variant, in order; no finiteness check (with variant hooks on, a single-row forward cannot run).

@@ -6,11 +6,11 @@ layers ``0..l−1`` exactly as in the full model. So, per batch of requests:
 1. run the clean model once, recording with forward pre-hooks (``with_kwargs=True``) the residual stream
    entering every decoder layer, shape ``(B, T, d_model)``, and every other argument that layer received
    (attention mask, position ids, rotary position embeddings, ...): nothing of a model's internals is
-   re-implemented, so this works for every family in :mod:`iclprune.sites`;
+   re-implemented, so this works for every family in :mod:`iclprune.model.sites`;
 2. for each mask, start at its first layer from the recorded input, call the stock decoder layers
-   ``l..L−1`` with the recorded arguments while :func:`iclprune.surgery.masked` hooks are active, then
+   ``l..L−1`` with the recorded arguments while :func:`iclprune.model.surgery.masked` hooks are active, then
    apply the final norm, OPT's optional ``project_out`` and the unembedding
-   (:func:`iclprune.sites.resolve_output`) at the continuation positions only;
+   (:func:`iclprune.model.sites.resolve_output`) at the continuation positions only;
 3. compute each request's ``(log-likelihood, is_greedy)`` as lm-eval's ``HFLM._loglikelihood_tokens``
    does: the input is ``(context + continuation)[-(max_length+1):][:-1]``, right-padded with token 0 and
    no attention mask; log-softmax over the whole vocabulary (in ``softmax_dtype``, but never below
@@ -40,10 +40,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from iclprune.batching import Example, model_max_length, vocab_logprobs
-from iclprune.components import Mask
-from iclprune.sites import OutputSites, Sites, resolve, resolve_output
-from iclprune.surgery import masked
+from iclprune.core.components import Mask
+from iclprune.evaluate.batching import Example, model_max_length, vocab_logprobs
+from iclprune.model.sites import OutputSites, Sites, resolve, resolve_output
+from iclprune.model.surgery import masked
 
 Response = tuple[float, bool]  # (log-likelihood of the continuation, is_greedy), as lm-eval returns
 
@@ -225,7 +225,7 @@ def masked_loglikelihoods(
     Args:
         model: a causal LM with a site map; it is left as it was (hooks removed on exit).
         examples: token-level requests (context, continuation), e.g. from
-            :func:`iclprune.scoring.encode_instances` (tokenised as lm-eval's HFLM does).
+            :func:`iclprune.evaluate.scoring.encode_instances` (tokenised as lm-eval's HFLM does).
         masks: the components to remove, one result list per mask (``Mask()`` = the full model).
         batch_size: input rows per clean pass (longest first, as lm-eval orders them).
         max_length: the context window lm-eval truncates to (``HFLM.max_length``; default: the

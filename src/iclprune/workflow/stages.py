@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclprune.components import head_table
-from iclprune.io import (
+from iclprune.core.components import head_table
+from iclprune.core.io import (
     Checkpoint,
     StageInputError,
     check_table_path,
@@ -40,7 +40,9 @@ def _spec(model: Mapping[str, Any] | str) -> dict[str, Any]:
 
 @lru_cache(maxsize=2)
 def _load(spec_json: str):
-    from iclprune.models import load_from_spec  # placement (device_map, max_memory, offload) from the spec
+    from iclprune.model.models import (
+        load_from_spec,  # placement (device_map, max_memory, offload) from the spec
+    )
 
     return load_from_spec(json.loads(spec_json))
 
@@ -48,8 +50,8 @@ def _load(spec_json: str):
 def _check_architecture(source: str) -> None:
     """Fail before any weights are read when a local model directory's ``config.json`` is unreadable or
     names an architecture without a site map; the error names the directory and the supported types."""
-    from iclprune.models import ModelLoadError, ModelRef
-    from iclprune.sites import UnsupportedArchitectureError, site_map_for
+    from iclprune.model.models import ModelLoadError, ModelRef
+    from iclprune.model.sites import UnsupportedArchitectureError, site_map_for
 
     config = Path(source).expanduser() / "config.json"
     if ModelRef.parse(source).kind != "pretrained" or not config.is_file():
@@ -81,13 +83,13 @@ def cache_model(
     With ``manifest`` (a hub model's download manifest), the snapshot is re-hashed against it first, so
     a file changed since the download stops the workflow here, before any GPU job reads it.
     """
-    from iclprune.models import ModelRef, cache_embedded
-    from iclprune.sites import resolve
-    from iclprune.surgery import n_parameters
+    from iclprune.model.models import ModelRef, cache_embedded
+    from iclprune.model.sites import resolve
+    from iclprune.model.surgery import n_parameters
 
     spec = _spec(model)
     if manifest is not None:
-        from iclprune.download import verify_snapshot
+        from iclprune.model.download import verify_snapshot
 
         verify_snapshot(manifest)
     if ModelRef.parse(spec["source"]).kind in ("embedded", "tiny"):
@@ -108,16 +110,16 @@ def cache_model(
 
 def _requests(task: str, shots: int, seed: int, limit: int | None, role: str, data: str | Path | None = None):
     """lm-eval's requests of ``task``; with ``data`` (its data manifest) reading only the files it lists,
-    re-hashed first (:func:`iclprune.taskdata.task_config_for`)."""
-    from iclprune.evaluation import build_requests
-    from iclprune.taskdata import task_config_for
+    re-hashed first (:func:`iclprune.evaluate.taskdata.task_config_for`)."""
+    from iclprune.evaluate.evaluation import build_requests
+    from iclprune.evaluate.taskdata import task_config_for
 
     return build_requests(task_config_for(task, data), shots, seed=seed, limit=limit, role=role)
 
 
 def _with_data(params: dict[str, Any], data: str | Path | None) -> dict[str, Any]:
     """``params`` plus, for a task read through a data manifest, its source and a digest of its files."""
-    from iclprune.taskdata import data_identity
+    from iclprune.evaluate.taskdata import data_identity
 
     return params if data is None else dict(params, data=data_identity(data))
 
@@ -136,8 +138,8 @@ def head_importance(
 ) -> None:
     """Gradient head importance (both variants) on the first ``n_docs`` training documents of ``task``
     at ``shots`` demonstrations. Writes ``variant, layer, head, score`` + a provenance sidecar."""
-    from iclprune.evaluation import Evaluator
-    from iclprune.importance import head_importance as score
+    from iclprune.analysis.importance import head_importance as score
+    from iclprune.evaluate.evaluation import Evaluator
 
     reqs = _requests(task, shots, seed, n_docs, "importance", data)  # bad data fails before the model loads
     net, tok = load_spec(model)
@@ -160,7 +162,7 @@ def head_importance(
 def _evaluator(
     model: Mapping[str, Any] | str, batch_size: int, shared_context: bool = True, mask_batch: int = 4
 ):
-    from iclprune.evaluation import Evaluator
+    from iclprune.evaluate.evaluation import Evaluator
 
     net, tok = load_spec(model)
     return Evaluator(net, tok, batch_size=batch_size, shared_context=shared_context, mask_batch=mask_batch)
@@ -187,7 +189,7 @@ def ffn_oracle(
     knock-outs per clean pass (None: all; each pass is checkpointed); ``shared_context`` scores the naive
     path's evaluations with each context run once. Both are exact; False gives the reference paths.
     """
-    from iclprune.pruning import ffn_oracle as oracle
+    from iclprune.analysis.pruning import ffn_oracle as oracle
 
     check_table_path(out)
     reqs = _requests(task, shots, seed, limit, "eval", data)
@@ -248,8 +250,8 @@ def evaluate(
 ) -> dict[str, float]:
     """Evaluate one (task, shot) with ``remove``'s components removed; writes per-document rows
     (``doc_id, acc, loglik, is_greedy``) and a sidecar holding the metrics. Returns the metrics."""
-    from iclprune.components import Mask
-    from iclprune.sites import resolve
+    from iclprune.core.components import Mask
+    from iclprune.model.sites import resolve
 
     check_table_path(out)
     mask = Mask.of(remove)
@@ -345,7 +347,7 @@ def _plan_sweep(
     ffn_scores: str | Path | None,
     variant: str,
 ) -> _Sweep:
-    from iclprune.pruning import ffn_ranking, head_ranking
+    from iclprune.analysis.pruning import ffn_ranking, head_ranking
 
     check_table_path(out)
     grid = _check_grid(grid)
@@ -371,8 +373,8 @@ def _plan_transfer(
     percents: Sequence[float],
     variant: str,
 ) -> _Sweep:
-    from iclprune.agreement import partner_tasks
-    from iclprune.pruning import head_ranking
+    from iclprune.analysis.agreement import partner_tasks
+    from iclprune.analysis.pruning import head_ranking
 
     check_table_path(out)
     if ranking == "aggregate":
@@ -410,7 +412,7 @@ def _run_sweeps(
     """Run planned ``sweeps`` of one (task, shot) on one resident model, each mask evaluated once across
     them (``mask_batch`` masks per forward); each sweep is resumable (``<out>.partial.jsonl``) and
     written as soon as it ends."""
-    from iclprune.pruning import pruning_sweep as sweep
+    from iclprune.analysis.pruning import pruning_sweep as sweep
 
     reqs = _requests(task, shots, seed, limit, "eval", data)
     evaluator = _evaluator(model, batch_size, shared_context, mask_batch)
@@ -561,7 +563,7 @@ def task_table(
     task's chance level: its ``metadata.chance`` (bundled tasks) or else the majority-class share of the
     evaluated documents (``tasks/README.md``, ``docs/data.md``). ``data``: task → data manifest, for
     registry tasks read from a snapshot or local files."""
-    from iclprune.taskdefs import chance_level
+    from iclprune.evaluate.taskdefs import chance_level
 
     data = dict(data or {})
     check_table_path(out)
@@ -655,7 +657,7 @@ def _head_matrices(paths: list[str | Path], variant: str) -> dict[tuple[str, int
 
 def aggregate_importance(paths: list[str | Path], out: str | Path, *, name: str = "aggregate") -> None:
     """Element-wise mean of the raw per-task head scores of one shot (paper eq. 10), both variants."""
-    from iclprune.agreement import aggregate
+    from iclprune.analysis.agreement import aggregate
 
     frames = []
     shots = set()
@@ -680,7 +682,7 @@ def aggregate_importance(paths: list[str | Path], out: str | Path, *, name: str 
 def cross_task_agreement(paths: list[str | Path], out: str | Path, *, variant: str = "bansal") -> None:
     """Cross-task SRCC of one shot, textbook Spearman and the original's argsort variant, in one table
     (``method, shot, task_a, task_b, srcc, p_value``); the aggregate is an extra task."""
-    from iclprune.agreement import cross_task_matrix
+    from iclprune.analysis.agreement import cross_task_matrix
 
     mats = _head_matrices(paths, variant)
     shots = {shot for _, shot in mats}
@@ -701,7 +703,7 @@ def cross_task_agreement(paths: list[str | Path], out: str | Path, *, variant: s
 def cross_shot_agreement(paths: list[str | Path], out: str | Path, *, variant: str = "bansal") -> None:
     """Per task, SRCC between its head scores at every pair of shots (both methods), and beside it
     ``<out stem>.summary.tsv``: mean and variance over tasks per shot pair (paper Table 1)."""
-    from iclprune.agreement import cross_shot_table, summarise_cross_shot
+    from iclprune.analysis.agreement import cross_shot_table, summarise_cross_shot
 
     mats = _head_matrices(paths, variant)
     frames, summaries = [], []
@@ -727,7 +729,7 @@ def induction_scores(
     compat_off_by_one: bool = False,
 ) -> None:
     """Prefix-matching and copying scores of every head over seeds ``0..n_seeds-1`` (Olsson et al.)."""
-    from iclprune.induction import induction_table
+    from iclprune.analysis.induction import induction_table
 
     net, tok = load_spec(model)
     table = induction_table(net, tok, range(n_seeds), compat_off_by_one=compat_off_by_one, progress=False)
@@ -741,7 +743,7 @@ def retained_capacity(
     """Share of total prefix-matching and copying score kept as heads are removed least-important first,
     for every given ranking (aggregate and per task). Columns ``shot, ranking_task, score_kind,
     pct_pruned, pct_retained``."""
-    from iclprune.agreement import retained_capacity as curve
+    from iclprune.analysis.agreement import retained_capacity as curve
 
     ind = read_table(induction, ["layer", "head", "prefix_matching", "copying"])
     frames = []
@@ -803,7 +805,7 @@ def claims(
     pairs: Sequence[Sequence[str]] = (),
 ) -> None:
     """The claims table (``results/claims.tsv``): published numbers beside this run's, from the results."""
-    from iclprune.claims import ResultTables, compute_claims
+    from iclprune.reporting.claims import ResultTables, compute_claims
 
     table = compute_claims(ResultTables.read(paths), variant=variant, pairs=pairs)
     table.insert(len(table.columns), "config", config_name)

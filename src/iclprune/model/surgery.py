@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from iclprune.components import Mask
-from iclprune.sites import LayerSites, Sites, resolve
+from iclprune.core.components import Mask
+from iclprune.model.sites import LayerSites, Sites, resolve
 
 
 def _head_gate_hook(gate: torch.Tensor, d_head: int):
@@ -63,7 +63,7 @@ def gated(
         ffn_gates: ``(layers,)`` multipliers of each FFN block's output (may require grad).
         skip_ones: register no hook for a layer whose gates are all exactly 1 and need no grad.
 
-    Yields the resolved :class:`~iclprune.sites.Sites`. Every hook is removed on exit, error or not.
+    Yields the resolved :class:`~iclprune.model.sites.Sites`. Every hook is removed on exit, error or not.
     """
     sites = resolve(model)
     if head_gates is not None and tuple(head_gates.shape) != sites.shape:

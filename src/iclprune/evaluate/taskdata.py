@@ -6,7 +6,7 @@ first, on the login node, by the ``task_data`` rule (:func:`prepare`):
 
 * **hub** sources (the data spec, ``config/paper_data.yaml``): the dataset repository is snapshotted at a
   pinned commit into the hub cache (only the files of the task's dataset config, found from the
-  repository card's ``configs`` section), exactly as the model is (:mod:`iclprune.download`);
+  repository card's ``configs`` section), exactly as the model is (:mod:`iclprune.model.download`);
 * **local** sources (config ``data_root`` / ``data_sources``): json/jsonl/parquet/csv files the user has.
 
 Either way, the task's own config is pointed at those files (:func:`with_source`: ``dataset_path`` becomes
@@ -43,7 +43,9 @@ from typing import Any
 
 import yaml
 
-from iclprune.download import (
+from iclprune.evaluate.lmeval_fixes import FIXED_TASKS
+from iclprune.evaluate.taskdefs import TaskConfigError
+from iclprune.model.download import (
     COMMIT,
     DownloadError,
     build_manifest,
@@ -51,12 +53,12 @@ from iclprune.download import (
     hub_cache_dir,
     verify_snapshot,
 )
-from iclprune.lmeval_fixes import FIXED_TASKS
-from iclprune.taskdefs import TaskConfigError
 
 log = logging.getLogger(__name__)
 
-DATA_FORMAT = "iclprune-data/1"  # a model manifest's file list (iclprune.download) plus the task's splits
+DATA_FORMAT = (
+    "iclprune-data/1"  # a model manifest's file list (iclprune.model.download) plus the task's splits
+)
 #: file suffix → the ``datasets`` builder that reads it
 BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
 SPLITS = ("train", "validation", "test")
@@ -396,7 +398,7 @@ def fetch_snapshot(
 ) -> tuple[Path, dict[str, list[str]]]:
     """The snapshot of a hub source at its pinned commit and the split → files (relative to it) of its
     dataset config, downloading only what the hub cache lacks (nothing when ``HF_HUB_OFFLINE=1``)."""
-    from iclprune.download import _offline
+    from iclprune.model.download import _offline
 
     try:
         revision = check_revision(source.repo or "", source.revision, kind="dataset")
@@ -516,7 +518,7 @@ def check_documents(cfg: Mapping[str, Any], *, task: str, need_eval: bool = True
                 f"task {task!r}: its data source has no split to evaluate on (it has {have}); expected the "
                 "task's validation or test split"
             )
-        cfg["test_split"] = cfg["training_split"]  # as importance reads it (iclprune.evaluation)
+        cfg["test_split"] = cfg["training_split"]  # as importance reads it (iclprune.evaluate.evaluation)
     splits = [cfg[r] for r in ("training_split", "validation_split", "test_split") if cfg.get(r)]
     # the raw documents first (lm-eval reads them again from datasets' cache): their fields are known
     # before lm-eval's task runs a template on them (it does, on a first document, while it is built)
@@ -652,8 +654,8 @@ def prepare(
     """
     from importlib.metadata import version
 
-    from iclprune.io import write_json
-    from iclprune.taskdefs import task_config
+    from iclprune.core.io import write_json
+    from iclprune.evaluate.taskdefs import task_config
 
     src = source if isinstance(source, DataSource) else DataSource.from_dict(source)
     if src.kind == "hub":
@@ -694,12 +696,12 @@ def prepare(
 
 def verify_data(manifest: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
     """Re-hash the files a data manifest lists; return the manifest. Raises
-    :class:`iclprune.download.ChecksumError` naming every missing or changed file."""
+    :class:`iclprune.model.download.ChecksumError` naming every missing or changed file."""
     data = dict(manifest) if isinstance(manifest, Mapping) else json.loads(Path(manifest).read_text())
     if data.get("data_format") != DATA_FORMAT:
         what = "manifest" if isinstance(manifest, Mapping) else str(manifest)
         raise DataSourceError(f"{what} is not a data manifest; expected data_format {DATA_FORMAT!r}")
-    verify_snapshot(data)  # the same file list as a model manifest (iclprune.download)
+    verify_snapshot(data)  # the same file list as a model manifest (iclprune.model.download)
     return data
 
 
@@ -713,7 +715,7 @@ def load_manifest(path: str | os.PathLike[str], task: str) -> dict[str, Any]:
 
 def task_config_for(task: str, data: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The lm-eval config of ``task``, reading the files of data manifest ``data`` when given."""
-    from iclprune.taskdefs import task_config
+    from iclprune.evaluate.taskdefs import task_config
 
     cfg = task_config(task)
     return cfg if data is None else with_source(cfg, load_manifest(data, task))

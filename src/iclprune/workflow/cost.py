@@ -22,7 +22,7 @@ induction       1                                           ``n_seeds`` sequence
 An *evaluation* scores every lm-eval request of the (task, shot) (one per answer choice) under one mask;
 a masked head or FFN is zeroed by a hook, so it costs as much as the full model. Tokens per request are
 counted from the real prompts where the data is here (bundled tasks: the requests
-:func:`iclprune.evaluation.build_requests` builds, tokenised with the model's tokenizer — or SmolLM2's
+:func:`iclprune.evaluate.evaluation.build_requests` builds, tokenised with the model's tokenizer — or SmolLM2's
 byte BPE when the model's is not cached) and estimated otherwise from :data:`TASK_SIZES`, documented
 per-task averages for the paper's 16 lm-eval tasks. Each request is truncated to the model's context.
 Compute is converted to time at ``tokens_per_s`` forward tokens per second for one job (default: an
@@ -127,7 +127,7 @@ def _update(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def load_config(configfile: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None) -> dict:
@@ -199,7 +199,7 @@ def model_geometry(spec: Mapping[str, Any]) -> Geometry:
     directory's config.json, a cached hub config, else the OPT table; a clear error otherwise."""
     from transformers import AutoConfig, OPTConfig
 
-    from iclprune.models import EMBEDDED_NAME, ModelRef, embedded_cache_dir, tiny_config
+    from iclprune.model.models import EMBEDDED_NAME, ModelRef, embedded_cache_dir, tiny_config
 
     source = str(spec["source"])
     ref = ModelRef.parse(source)
@@ -244,7 +244,7 @@ def _tokenizer(spec: Mapping[str, Any]) -> tuple[Any, str]:
     """The model's tokenizer if it loads offline, else SmolLM2's byte BPE as a stand-in (named)."""
     from transformers import AutoTokenizer
 
-    from iclprune.models import EMBEDDED_NAME, ModelRef, cache_embedded, embedded_cache_dir
+    from iclprune.model.models import EMBEDDED_NAME, ModelRef, cache_embedded, embedded_cache_dir
 
     source = str(spec["source"])
     if ModelRef.parse(source).kind == "pretrained":
@@ -273,15 +273,15 @@ class PassSize:
 
 
 def _bundled(name: str) -> bool:
-    from iclprune.taskdefs import tasks_dir
+    from iclprune.evaluate.taskdefs import tasks_dir
 
     return (tasks_dir() / f"{name}.yaml").is_file()
 
 
 @lru_cache(maxsize=512)
 def _measured_pass(task: str, shots: int, seed: int, limit: int | None, role: str, tok_key: str) -> PassSize:
-    from iclprune.evaluation import build_requests
-    from iclprune.taskdefs import task_config
+    from iclprune.evaluate.evaluation import build_requests
+    from iclprune.evaluate.taskdefs import task_config
 
     tokenizer, max_length = _TOKENIZERS[tok_key]
     reqs = build_requests(task_config(task), shots, seed=seed, limit=limit, role=role)
@@ -365,7 +365,7 @@ def _induction_tokens(n_seeds: int, g: Geometry) -> tuple[int, int, float]:
     """(sequences, tokens, forward-equivalent tokens) of the induction stage over seeds 0..n_seeds-1:
     prefix matching = one forward of BOS + 4L tokens; copying = the direct path (attention only, counted
     as one forward) plus the per-head unembedding, layers·heads·positions·2·d_model·vocab FLOPs."""
-    from iclprune.induction import REPEATS, base_length
+    from iclprune.analysis.induction import REPEATS, base_length
 
     lengths = [REPEATS * base_length(s) + 1 for s in range(n_seeds)]
     tokens = 2 * sum(lengths)
@@ -485,7 +485,7 @@ def render(est: Estimate, config_name: str = "") -> str:
         )
     if est.documented_tasks:
         lines.append(
-            "tokens estimated from documented approximate per-task averages (iclprune.cost.TASK_SIZES, not "
+            "tokens estimated from documented approximate per-task averages (iclprune.workflow.cost.TASK_SIZES, not "
             f"measured here): {', '.join(est.documented_tasks)}"
         )
     return "\n".join(lines)

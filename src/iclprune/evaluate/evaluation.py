@@ -4,24 +4,24 @@ Design: lm-eval's own ``Task`` builds the requests (documents, k-shot contexts, 
 (task, shot) with a fixed few-shot seed, so every mask of that (task, shot) sees byte-identical prompts;
 lm-eval's ``apply_filters``/``process_results``/``aggregation`` turn the log-likelihoods into metrics,
 exactly as ``lm_eval.evaluator.evaluate`` does. The log-likelihoods come from one of two paths, both
-under :func:`iclprune.surgery.masked` hooks on the same in-memory model:
+under :func:`iclprune.model.surgery.masked` hooks on the same in-memory model:
 
 * ``shared_context=True`` (default, fast): requests are tokenised exactly as lm-eval's ``HFLM`` does
-  (:func:`iclprune.scoring.encode_instances`, once per (task, shot)) and scored by
-  :func:`iclprune.scoring.loglikelihoods`, which runs each multiple-choice context once and scores every
+  (:func:`iclprune.evaluate.scoring.encode_instances`, once per (task, shot)) and scored by
+  :func:`iclprune.evaluate.scoring.loglikelihoods`, which runs each multiple-choice context once and scores every
   choice from its cached keys/values. Equal to the reference path within 1e-4 (fp32), same ``is_greedy``.
 * ``shared_context=False`` (reference): lm-eval's stock ``HFLM`` wrapped around the model object, which
   runs ``context + choice`` once per choice.
 
 With ``mask_batch > 1`` (shared context only), several masks of a sweep are scored in the same forwards:
-each batch is tiled once per mask and :func:`iclprune.surgery.variants_masked` hooks give every block of
+each batch is tiled once per mask and :func:`iclprune.model.surgery.variants_masked` hooks give every block of
 rows its own mask.
 
 We call the scorer directly (no ``CachingLM``), so no request cache can leak results from one mask into
 another. A batch that runs out of memory is retried at half the batch size; a NaN/Inf log-likelihood
-raises :class:`iclprune.scoring.NonFiniteScoreError` naming the task, shot, mask and document.
+raises :class:`iclprune.evaluate.scoring.NonFiniteScoreError` naming the task, shot, mask and document.
 
-Task configs come from :mod:`iclprune.taskdefs`: bundled tasks live in ``tasks/<name>.yaml``
+Task configs come from :mod:`iclprune.evaluate.taskdefs`: bundled tasks live in ``tasks/<name>.yaml``
 (``data_files`` relative to ``tasks/``); any other name is looked up in lm-eval's task registry (the
 cluster path, e.g. ``boolq``).
 """
@@ -39,18 +39,18 @@ from typing import Any, Literal
 import pandas as pd
 from torch import nn
 
-from iclprune.batching import Example
-from iclprune.components import Mask, component_str
-from iclprune.scoring import (
+from iclprune.core.components import Mask, component_str
+from iclprune.evaluate.batching import Example
+from iclprune.evaluate.scoring import (
     ScoringOutOfMemoryError,
     check_finite,
     encode_instances,
     retry_halving,
     variant_loglikelihoods,
 )
-from iclprune.scoring import loglikelihoods as score_loglikelihoods
-from iclprune.surgery import masked, variants_masked
-from iclprune.taskdefs import TaskConfigError
+from iclprune.evaluate.scoring import loglikelihoods as score_loglikelihoods
+from iclprune.evaluate.taskdefs import TaskConfigError
+from iclprune.model.surgery import masked, variants_masked
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +164,10 @@ def _describe(reqs: TaskRequests, cloned: list[Any], mask: Mask, i: int) -> str:
 class Evaluator:
     """One resident model scored under any mask (heads + FFNs), without reloading.
 
-    ``shared_context=True`` (default) scores with :func:`iclprune.scoring.loglikelihoods` (each context
+    ``shared_context=True`` (default) scores with :func:`iclprune.evaluate.scoring.loglikelihoods` (each context
     once, every choice from its cache); ``False`` uses lm-eval's stock ``HFLM`` (the reference). Both
     tokenise through the same ``HFLM`` (``self.lm``). With ``shared_context``, :meth:`evaluate_many`
-    scores up to ``mask_batch`` masks in the same forwards (:func:`iclprune.surgery.variants_masked`).
+    scores up to ``mask_batch`` masks in the same forwards (:func:`iclprune.model.surgery.variants_masked`).
     """
 
     def __init__(
@@ -211,7 +211,7 @@ class Evaluator:
     def loglikelihoods(self, reqs: TaskRequests, mask: Mask = FULL_MODEL) -> list[tuple[float, bool]]:
         """``(loglik, is_greedy)`` for every request of ``reqs`` (in order) with ``mask`` removed.
 
-        Raises :class:`iclprune.scoring.NonFiniteScoreError` naming the task, shot, mask, document and
+        Raises :class:`iclprune.evaluate.scoring.NonFiniteScoreError` naming the task, shot, mask, document and
         the first layer with a non-finite output when a log-likelihood is NaN/Inf.
         """
         cloned = reqs.cloned()

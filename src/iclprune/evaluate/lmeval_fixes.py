@@ -10,7 +10,7 @@ deviations. ``tests/test_lmeval_fixes.py`` shows each defect on real data and th
     ``doc_to_target: label``. In the data, label 1 means *the answer is correct*, so the gold choice of a
     correct answer is "…no": the target is inverted. The fix lists the choices ``[no, yes]`` (label 1 →
     "yes", as the older harness that produced the paper's numbers scored it). The project adds ``acc_all``
-    (every answer of a question right) as the paper reports it (:func:`iclprune.evaluation.acc_all`).
+    (every answer of a question right) as the paper reports it (:func:`iclprune.evaluate.evaluation.acc_all`).
 ``record_fixed``
     The registry's ``record`` imports ``transformers.data.metrics.squad_metrics`` in its ``util.py``,
     which transformers 5 removed, so the task cannot be loaded. The fix replaces only those functions

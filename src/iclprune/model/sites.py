@@ -140,7 +140,7 @@ def site_map_for(model_type: str) -> SiteMap:
             return entry
     raise UnsupportedArchitectureError(
         f"unknown architecture model_type={model_type!r}: no site map; expected one of "
-        f"{supported_model_types()} (add a SiteMap entry in iclprune.sites.SITE_MAPS)"
+        f"{supported_model_types()} (add a SiteMap entry in iclprune.model.sites.SITE_MAPS)"
     )
 
 

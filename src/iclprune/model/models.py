@@ -19,7 +19,7 @@ explicitly here so that a library default can never silently change it.)
 
 Big models: :func:`load_from_spec` reads ``device_map``, ``max_memory`` and ``offload`` from the model
 spec and places the layers over the visible GPUs (+ CPU RAM, + an offload folder) with a plan from
-:mod:`iclprune.placement`, loaded through stock ``from_pretrained(device_map=...)``.
+:mod:`iclprune.model.placement`, loaded through stock ``from_pretrained(device_map=...)``.
 """
 
 from __future__ import annotations
@@ -433,12 +433,12 @@ def device_placement(spec: Mapping[str, Any]) -> dict[str, Any]:
 
     ``device_map: cpu`` (or no GPU and no ``max_memory``) → the CPU path (no map). ``device_map: auto``
     (the default for local/hub models when CUDA is visible) → a balanced plan over the visible GPUs
-    (:func:`iclprune.placement.plan_placement`), each capped at ``max_memory`` (``{"gpu": "76GiB"}``
+    (:func:`iclprune.model.placement.plan_placement`), each capped at ``max_memory`` (``{"gpu": "76GiB"}``
     for every GPU, or per index; default: the GPU's total memory), with ``offload: {cpu: true}`` also
     CPU RAM up to ``max_memory.cpu``, with ``offload.folder`` also disk. The job holds the GPUs its stage
     asked for (``stage_resources``), so spreading the layers evenly leaves each GPU its activation room.
     """
-    from iclprune.placement import PlacementError, Workload, plan_placement
+    from iclprune.model.placement import PlacementError, Workload, plan_placement
 
     mode = spec.get("device_map")
     if mode not in (None, "auto", "cpu"):

@@ -20,7 +20,7 @@ Both need attention probabilities, i.e. eager attention: :func:`eager_attention`
 ``config._attn_implementation`` to ``"eager"`` for the duration of a call and restores it afterwards, so
 callers may pass a model loaded with SDPA.
 
-Architecture differences: attention sites come from :mod:`iclprune.sites`; how to build ``h0`` and the
+Architecture differences: attention sites come from :mod:`iclprune.model.sites`; how to build ``h0`` and the
 attention module's extra inputs (Llama's rotary ``position_embeddings``) for the direct path is a small
 per-family registry, :data:`DIRECT_PATHS` (OPT and Llama-family; GPT-NeoX is not supported for copying).
 """
@@ -42,8 +42,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from iclprune.components import head_table
-from iclprune.sites import LayerSites, Sites, resolve
+from iclprune.core.components import head_table
+from iclprune.model.sites import LayerSites, Sites, resolve
 
 log = logging.getLogger(__name__)
 
@@ -443,7 +443,7 @@ def _direct_path_for(sites: Sites) -> DirectPath:
     if sites.spec.family not in DIRECT_PATHS:
         raise NotImplementedError(
             f"copying scores are not implemented for the {sites.spec.family!r} family (no direct-path recipe "
-            f"in iclprune.induction.DIRECT_PATHS; supported: {sorted(DIRECT_PATHS)}); prefix matching works"
+            f"in iclprune.analysis.induction.DIRECT_PATHS; supported: {sorted(DIRECT_PATHS)}); prefix matching works"
         )
     return DIRECT_PATHS[sites.spec.family]
 
