@@ -91,6 +91,23 @@ def test_generator_check_passes():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+def test_generator_output_is_byte_identical_to_committed_files(tmp_path):
+    """Run the command line into an empty directory: it writes exactly the committed files under tasks/
+    (every tasks/icl_*.yaml and tasks/data/<task>/{train,validation}.jsonl), byte for byte."""
+    res = subprocess.run(
+        [sys.executable, str(TASKS_DIR / "generate.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert len(written) == 3 * len(TASK_NAMES)  # a YAML and two JSONL files per task
+    assert written == GEN.generated_paths(TASKS_DIR)  # nothing committed is missing, nothing extra
+    differing = [rel for rel in written if (tmp_path / rel).read_bytes() != (TASKS_DIR / rel).read_bytes()]
+    assert differing == []
+
+
 def test_generator_is_deterministic():
     assert GEN.build_all() == GEN.build_all()
 

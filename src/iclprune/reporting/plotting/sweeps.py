@@ -1,0 +1,215 @@
+"""Pruning sweeps: Figs 5 and 6 (accuracy vs % heads / % FFNs pruned), Fig 7 (combined grid)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
+
+from iclprune.reporting.plotting._checks import _check_chance, _mean_chance, _require, _shots, _task_order
+from iclprune.reporting.plotting._style import (
+    PathLike,
+    _chance_line,
+    _drawing,
+    _legend_right,
+    _lines_per_task,
+    _panel_row,
+    _save,
+    _shot_title,
+    _task_colors,
+)
+
+# --------------------------------------------------------------------------------------------------
+# Figs 5, 6: pruning sweeps
+# --------------------------------------------------------------------------------------------------
+
+SWEEP_COLUMNS = ("task", "shot", "pct_heads", "pct_ffns", "acc")
+
+
+def _sweep_figure(
+    sweeps: pd.DataFrame,
+    out_stem: PathLike,
+    *,
+    name: str,
+    x: str,
+    other: str,
+    xlabel: str,
+    chance: Mapping[str, float] | None,
+    shots: Sequence[int] | None,
+    tasks: Sequence[str] | None,
+) -> list[Path]:
+    _require(sweeps, SWEEP_COLUMNS, name)
+    chance_d = _check_chance(chance)
+    sel = sweeps[sweeps[other] == 0]
+    if sel.empty:
+        raise ValueError(f"{name}: no rows with {other} == 0 (a {x} sweep keeps the other component intact)")
+    shot_list = _shots(sel, shots, name)
+    task_list = _task_order(sel["task"].unique(), tasks)
+    colors = _task_colors(task_list)
+    with _drawing():
+        fig, axes = _panel_row(len(shot_list), height=2.2, sharey=True)
+        for ax, shot in zip(axes, shot_list, strict=True):
+            d = sel[sel["shot"] == shot]
+            plotted = _task_order(d["task"].unique(), task_list)
+            _lines_per_task(ax, d, x, "acc", task_list, colors, scale=100.0)
+            level = _mean_chance(chance_d, plotted, name)
+            if level is not None:
+                _chance_line(ax, level, "chance (mean)" if len(plotted) > 1 else "chance")
+            ax.set_title(_shot_title(shot))
+            ax.set_xlabel(xlabel)
+            ax.set_xlim(-2, max(92.0, float(d[x].max()) + 2))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        axes[0].set_ylabel("accuracy (%)")
+        _legend_right(axes[-1], ncol=1 if len(task_list) <= 12 else 2)
+        return _save(fig, out_stem)
+
+
+def fig05_head_pruning(
+    sweeps: pd.DataFrame,
+    out_stem: PathLike,
+    chance: Mapping[str, float] | None = None,
+    *,
+    shots: Sequence[int] | None = None,
+    tasks: Sequence[str] | None = None,
+) -> list[Path]:
+    """Fig 5: accuracy vs % of attention heads pruned (rows with ``pct_ffns == 0``), per shot.
+
+    One thin line per task, a bold mean over tasks, and (if ``chance`` is given) a dotted line at the
+    mean chance accuracy of the plotted tasks. Duplicate (task, shot, pct) rows, e.g. the shared
+    unpruned point of concatenated head and FFN sweeps, are averaged.
+
+    Args:
+        sweeps: long table ``task, shot, pct_heads, pct_ffns, acc`` (acc in [0, 1]).
+        out_stem: output path without suffix.
+        chance: task -> chance accuracy in [0, 1].
+        shots: shot counts to draw (default all).
+        tasks: task order for colours/legend (default sorted).
+
+    Returns:
+        ``[pdf, png]``.
+
+    Raises:
+        ValueError: missing columns, no head-sweep rows, bad chance levels.
+    """
+    return _sweep_figure(
+        sweeps,
+        out_stem,
+        name="fig05_head_pruning",
+        x="pct_heads",
+        other="pct_ffns",
+        xlabel="% attention heads pruned",
+        chance=chance,
+        shots=shots,
+        tasks=tasks,
+    )
+
+
+def fig06_ffn_pruning(
+    sweeps: pd.DataFrame,
+    out_stem: PathLike,
+    chance: Mapping[str, float] | None = None,
+    *,
+    shots: Sequence[int] | None = None,
+    tasks: Sequence[str] | None = None,
+) -> list[Path]:
+    """Fig 6: accuracy vs % of FFNs pruned (rows with ``pct_heads == 0``), per shot.
+
+    Same layout and arguments as :func:`fig05_head_pruning`.
+    """
+    return _sweep_figure(
+        sweeps,
+        out_stem,
+        name="fig06_ffn_pruning",
+        x="pct_ffns",
+        other="pct_heads",
+        xlabel="% FFNs pruned",
+        chance=chance,
+        shots=shots,
+        tasks=tasks,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Fig 7: combined grid
+# --------------------------------------------------------------------------------------------------
+
+
+def fig07_combined_grid(
+    grid: pd.DataFrame,
+    out_stem: PathLike,
+    *,
+    shots: Sequence[int] | None = None,
+    cmap: str = "viridis",
+    fmt: str = ".1f",
+) -> list[Path]:
+    """Fig 7: mean accuracy (%) over tasks for every (% heads, % FFNs) pruned, one panel per shot.
+
+    Rows = % heads pruned (0 at the top), columns = % FFNs pruned; each cell is annotated with the
+    mean over the tasks present in that cell (a cell with fewer tasks than the others raises, since
+    its mean would not be comparable). All panels share one colour scale, so colours compare across
+    shots; the numbers carry the values (no colour bar).
+
+    Args:
+        grid: long table ``task, shot, pct_heads, pct_ffns, acc`` (acc in [0, 1]).
+        out_stem: output path without suffix.
+        shots: shot counts to draw (default all).
+        cmap: matplotlib colormap.
+        fmt: number format of the annotations.
+
+    Returns:
+        ``[pdf, png]``.
+
+    Raises:
+        ValueError: missing columns, no rows for the shots, cells averaging different task counts.
+    """
+    name = "fig07_combined_grid"
+    _require(grid, SWEEP_COLUMNS, name)
+    shot_list = _shots(grid, shots, name)
+    mats: dict[int, pd.DataFrame] = {}
+    for shot in shot_list:
+        d = grid[grid["shot"] == shot]
+        per_task = d.groupby(["task", "pct_heads", "pct_ffns"], sort=True)["acc"].mean().reset_index()
+        counts = per_task.groupby(["pct_heads", "pct_ffns"])["task"].nunique()
+        if counts.nunique() > 1:
+            low = counts[counts < counts.max()].index[0]
+            raise ValueError(
+                f"{name}: at shot={shot} cell (pct_heads, pct_ffns)={low} has {counts[low]} task(s) "
+                f"but others have {counts.max()}; the mean accuracy would not be comparable"
+            )
+        cell = per_task.groupby(["pct_heads", "pct_ffns"], sort=True)["acc"].mean().reset_index()
+        mats[shot] = 100.0 * cell.pivot(index="pct_heads", columns="pct_ffns", values="acc")
+    vmin = min(float(np.nanmin(m.to_numpy())) for m in mats.values())
+    vmax = max(float(np.nanmax(m.to_numpy())) for m in mats.values())
+    n_rows = max(m.shape[0] for m in mats.values())
+    with _drawing():
+        fig, axes = _panel_row(len(shot_list), height=0.9 + 0.2 * n_rows)
+        for ax, shot in zip(axes, shot_list, strict=True):
+            m = mats[shot]
+            m.index = [f"{v:g}" for v in m.index]
+            m.columns = [f"{v:g}" for v in m.columns]
+            sns.heatmap(
+                m,
+                ax=ax,
+                annot=True,
+                fmt=fmt,
+                cmap=cmap,
+                vmin=vmin,
+                vmax=vmax,
+                cbar=False,
+                linewidths=0.4,
+                linecolor="white",
+                xticklabels=True,
+                yticklabels=True,
+                annot_kws={"fontsize": 5.5},
+                square=False,
+            )
+            ax.set_title(f"{_shot_title(shot)}: mean accuracy (%)")
+            ax.set_xlabel("% FFNs pruned")
+            ax.set_ylabel("% heads pruned" if ax is axes[0] else "")
+            ax.tick_params(length=0)
+            ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
+        return _save(fig, out_stem)

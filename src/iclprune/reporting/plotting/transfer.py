@@ -1,0 +1,159 @@
+"""Transfer of head rankings across tasks: Figs 9, 16, 17 and the OOD figure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+
+from iclprune.reporting.plotting._checks import _check_chance, _mean_chance, _require, _shots, _task_order
+from iclprune.reporting.plotting._style import (
+    PAGE_WIDTH,
+    RANKING_STYLE,
+    RANKINGS,
+    PathLike,
+    _chance_line,
+    _drawing,
+    _legend_right,
+    _panel_row,
+    _save,
+    _shot_title,
+)
+
+TRANSFER_COLUMNS = ("task", "shot", "pct_heads", "ranking", "ranking_task", "acc")
+
+
+def _ranking_order(values: Iterable[str]) -> list[str]:
+    present = list(dict.fromkeys(str(v) for v in values))
+    return [r for r in RANKINGS if r in present] + sorted(r for r in present if r not in RANKINGS)
+
+
+def _ranking_style(ranking: str) -> dict[str, Any]:
+    return RANKING_STYLE.get(ranking, {"color": "0.5", "linestyle": "-", "marker": "x"})
+
+
+def fig09_transfer(
+    transfer: pd.DataFrame,
+    out_stem: PathLike,
+    *,
+    layout: Literal["auto", "grid", "mean"] = "auto",
+    chance: Mapping[str, float] | None = None,
+    shots: Sequence[int] | None = None,
+    tasks: Sequence[str] | None = None,
+    rankings: Sequence[str] | None = None,
+) -> list[Path]:
+    """Figs 9, 16, 17 and OOD: accuracy of a target task pruned with another task's head ranking.
+
+    x = % heads pruned, one line per ranking (self / high / low / aggregate; OOD tables have only
+    self / aggregate). Rows with ``pct_ffns != 0`` (if that column exists) are ignored.
+
+    Layouts:
+        ``grid``: rows = target tasks, columns = shots; each panel title names the partner tasks
+        (``high: COPA · low: ReCoRD``) and, with ``chance``, the task's chance line is dotted.
+        Use it for a few targets (OOD: MathQA, LAMBADA; Figs 16/17: pass ``tasks=`` halves).
+        ``mean``: one panel per shot, accuracy averaged over the target tasks per ranking (Fig 9a–c).
+        ``auto`` (default): ``grid`` for at most 4 target tasks, else ``mean``.
+
+    Args:
+        transfer: long table ``task, shot, pct_heads, ranking, ranking_task, acc`` (acc in [0, 1]).
+        out_stem: output path without suffix.
+        layout: see above.
+        chance: task -> chance accuracy in [0, 1].
+        shots: shot counts to draw (default all).
+        tasks: target tasks (default all, sorted).
+        rankings: rankings to draw (default those present, in the order self, high, low, aggregate).
+
+    Returns:
+        ``[pdf, png]``.
+
+    Raises:
+        ValueError: missing columns, empty selection, unknown layout, bad chance levels.
+    """
+    name = "fig09_transfer"
+    _require(transfer, TRANSFER_COLUMNS, name)
+    if layout not in ("auto", "grid", "mean"):
+        raise ValueError(f"{name}: layout must be 'auto', 'grid' or 'mean', got {layout!r}")
+    chance_d = _check_chance(chance)
+    sel = transfer
+    if "pct_ffns" in sel.columns:
+        sel = sel[sel["pct_ffns"] == 0]
+    if tasks is not None:
+        absent = sorted(set(map(str, tasks)) - set(map(str, sel["task"].unique())))
+        if absent:
+            raise ValueError(f"{name}: no rows for target task(s) {absent}")
+        sel = sel[sel["task"].isin(list(tasks))]
+    if rankings is not None:
+        sel = sel[sel["ranking"].isin(list(rankings))]
+    if sel.empty:
+        raise ValueError(f"{name}: no rows for tasks={tasks}, rankings={rankings} (with pct_ffns == 0)")
+    shot_list = _shots(sel, shots, name)
+    task_list = _task_order(sel["task"].unique(), tasks)
+    rank_list = _ranking_order(sel["ranking"].unique()) if rankings is None else list(rankings)
+    mode = ("grid" if len(task_list) <= 4 else "mean") if layout == "auto" else layout
+    per = sel.groupby(["task", "shot", "ranking", "pct_heads"], sort=True)["acc"].mean().reset_index()
+
+    def draw(ax: Axes, d: pd.DataFrame) -> None:
+        for r in rank_list:
+            dr = d[d["ranking"] == r].groupby("pct_heads", sort=True)["acc"].mean()
+            if dr.empty:
+                continue
+            ax.plot(
+                dr.index, 100.0 * dr.to_numpy(), label=r, linewidth=1.1, markersize=3, **_ranking_style(r)
+            )
+        ax.set_xlim(-2, max(92.0, float(d["pct_heads"].max()) + 2))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+
+    with _drawing():
+        if mode == "mean":
+            fig, axes = _panel_row(len(shot_list), height=2.1, sharey=True)
+            for ax, shot in zip(axes, shot_list, strict=True):
+                d = per[per["shot"] == shot]
+                draw(ax, d)
+                level = _mean_chance(chance_d, _task_order(d["task"].unique()), name)
+                if level is not None:
+                    _chance_line(ax, level, "chance (mean)")
+                n_t = d["task"].nunique()
+                ax.set_title(f"{_shot_title(shot)}, mean of {n_t} task{'s' if n_t != 1 else ''}")
+                ax.set_xlabel("% heads pruned")
+            axes[0].set_ylabel("accuracy (%)")
+            _legend_right(axes[-1], title="ranking")
+        else:
+            nrow, ncol = len(task_list), len(shot_list)
+            fig, grid = plt.subplots(
+                nrow,
+                ncol,
+                figsize=(PAGE_WIDTH, 0.35 + 1.75 * nrow),
+                squeeze=False,
+                sharex=True,
+                sharey="row",
+            )
+            partners = sel.drop_duplicates(["task", "shot", "ranking"])
+            for i, task in enumerate(task_list):
+                for j, shot in enumerate(shot_list):
+                    ax = grid[i][j]
+                    d = per[(per["task"] == task) & (per["shot"] == shot)]
+                    if d.empty:
+                        ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+                    else:
+                        draw(ax, d)
+                    if task in chance_d:
+                        _chance_line(ax, chance_d[task], "chance" if i == 0 and j == ncol - 1 else None)
+                    p = partners[(partners["task"] == task) & (partners["shot"] == shot)]
+                    extra = [
+                        f"{r}: {p.loc[p['ranking'] == r, 'ranking_task'].iloc[0]}"
+                        for r in ("high", "low")
+                        if r in rank_list and (p["ranking"] == r).any()
+                    ]
+                    title = f"{task}, {_shot_title(shot)}"
+                    ax.set_title(title + ("\n" + " · ".join(extra) if extra else ""), fontsize=7)
+                    if i == nrow - 1:
+                        ax.set_xlabel("% heads pruned")
+                    if j == 0:
+                        ax.set_ylabel("accuracy (%)")
+            _legend_right(grid[0][-1], title="ranking")
+        return _save(fig, out_stem)
