@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from _timing import median_seconds, report
 
-from iclprune.analysis.induction import copying_scores, copying_scores_naive
+from iclprune.analysis.copying import copying_scores, copying_scores_naive
 from iclprune.model.models import tiny_model
 
 

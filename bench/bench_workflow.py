@@ -4,19 +4,19 @@ Runs the workflow on a config (default: the embedded default, `config/config.yam
 temporary copy of the repository's tracked files (the dequantised model cache in `resources/` is shared, so
 the one-off ~40 s GGUF conversion is not counted), times the whole `snakemake` call, and tabulates the
 per-job Snakemake benchmark files by stage into `bench/workflow_times.tsv` (+ `.json` with the total).
-`--readme README.md` also writes the table into the README between the `workflow-times` markers.
+`--readme docs/performance.md` also writes the table into that page between the `workflow-times` markers.
 `--from DIR` tabulates an existing run's `benchmarks/` instead of running (total then unknown).
 `--baseline bench/fast_paths_off.yaml` then runs the same configuration again with that overlay (the exact
-fast paths switched off) into `bench/workflow_times_baseline.tsv`, and the README table shows both.
+fast paths switched off) into `bench/workflow_times_baseline.tsv`, and the table shows both.
 `--before COMMIT` also runs that earlier commit's own workflow and package (its tracked files, via `git
 archive`, with its `config/config.yaml`; `PYTHONPATH` set to its `src/`, so its stage scripts import its
-own code) in the same invocation into `bench/workflow_times_before.json`, and the README table gives its
-total and the ratio before / now. `--render --readme README.md` re-renders the README table from the saved
-files.
+own code) in the same invocation into `bench/workflow_times_before.json`, and the table gives its
+total and the ratio before / now. `--render --readme docs/performance.md` re-renders the table from the
+saved files.
 
 Prints `workflow_total: <seconds> s` and the summed time of each stage (and `workflow_baseline_total` and
 `workflow_fast_paths_speedup: <ratio>x` with `--baseline`). `make bench` runs it with `--baseline
-bench/fast_paths_off.yaml --readme README.md`.
+bench/fast_paths_off.yaml --readme docs/performance.md`.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--from", dest="source", default=None, help="tabulate this benchmarks/ dir, do not run")
     p.add_argument("--out", default=str(ROOT / "bench/workflow_times.tsv"))
-    p.add_argument("--readme", default=None, help="write the table into this README between markers")
+    p.add_argument("--readme", default=None, help="write the table into this Markdown file between markers")
     p.add_argument("--keep", action="store_true", help="keep the temporary run directory")
     p.add_argument(
         "--baseline", default=None, metavar="YAML",
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{label}_total: {total:.1f} s  # make run wall clock, {what}, --cores {args.cores}",
                 flush=True,
             )
-        for row in table.itertuples(index=False):  # (not `name: value` lines: the README table has them)
+        for row in table.itertuples(index=False):  # (not `name: value` lines: the docs table has them)
             print(f"  {label} stage {row.stage} = {row.wall_s:.1f} s ({row.jobs} jobs, summed)", flush=True)
         if work is not None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -2,11 +2,11 @@
 
 Every such line (`name: 1.234x  (timings)  # what it means`, or `name: 12.3 s`) is collected into
 `bench/results.tsv` (columns name, value, unit, what; written atomically when all scripts have run), from
-which the README's performance table is produced. A line without `# what` is described by its script's
-docstring title. `python bench/run_all.py bench_resume bench_pruned` runs only the named scripts (and
+which the performance table of docs/performance.md is produced. A line without `# what` is described by its
+script's docstring title. `python bench/run_all.py bench_resume bench_pruned` runs only the named scripts (and
 keeps the other scripts' rows of an existing results.tsv); a script that reports nothing (bench_gpu.py
-without a GPU) keeps its rows from an earlier run. The README's `bench-results` table is then
-re-rendered from results.tsv.
+without a GPU) keeps its rows from an earlier run. The `bench-results` table of docs/performance.md is
+then re-rendered from results.tsv.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ COLUMNS = ["name", "value", "unit", "what", "script"]
 # The parent of the first performance commit (8148772): `make bench` times its own workflow beside today's.
 BEFORE_STEP6 = "07a1274"
 # Arguments of the scripts that take some under `make bench`: the workflow is timed with its fast paths on
-# and off and at the commit before the performance work, and writes its own README table.
+# and off and at the commit before the performance work, and writes its own table into docs/performance.md.
 ARGS = {
     "bench_workflow": [
         "--baseline",
@@ -40,7 +40,7 @@ ARGS = {
         "--before",
         BEFORE_STEP6,
         "--readme",
-        "README.md",
+        "docs/performance.md",
     ]
 }
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += mine
     _write(rows, out)
     print(f"wrote {out} ({len(rows)} rows)", flush=True)
-    readme = here.parent / "README.md"
+    readme = here.parent / "docs/performance.md"  # the page that shows the bench-results table
     write_block(readme, "bench-results", render_bench_results(pd.read_csv(out, sep="\t")))
     print(f"wrote the bench-results table of {readme}", flush=True)
     if failed:

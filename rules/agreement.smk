@@ -37,7 +37,7 @@ rule cross_task_agreement:
     resources:
         **rule_resources("cross_task_agreement", "light"),
     params:
-        variant=config["importance"]["variant"],
+        variant=VARIANT,
     script:
         "../scripts/cross_task_agreement.py"
 
@@ -62,6 +62,6 @@ rule cross_shot_agreement:
     resources:
         **rule_resources("cross_shot_agreement", "light"),
     params:
-        variant=config["importance"]["variant"],
+        variant=VARIANT,
     script:
         "../scripts/cross_shot_agreement.py"

@@ -55,7 +55,7 @@ rule claims:
         **rule_resources("claims", "light"),
     params:
         name=config["name"],
-        variant=config["importance"]["variant"],
+        variant=VARIANT,
         pairs=config["claims"]["pairs"],
     script:
         "../scripts/claims.py"

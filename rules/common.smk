@@ -10,6 +10,12 @@ from iclprune.model.placement import (
     runs_on_cpu,
     stage_resources,
 )
+from iclprune.core.settings import (
+    EvaluationSettings,
+    ImportanceSettings,
+    InductionSettings,
+    PruningSettings,
+)
 from iclprune.evaluate.taskdata import task_sources
 from iclprune.evaluate.taskdefs import (
     check_disjoint_tasks,
@@ -35,6 +41,12 @@ check_disjoint_tasks(TASKS, OOD_TASKS)
 # Where each registry task's documents come from (data_sources > data_root > data_spec; a malformed
 # source stops here, before any job); bundled tasks carry their own files and have none.
 DATA_SOURCES = task_sources(config, TASKS + OOD_TASKS, base_dir=workflow.basedir)
+# The config's setting blocks, validated once (a bad value stops here, before any job). A rule passes
+# its block to the script as one mapping; the script rebuilds the object and hands it to the stage.
+IMPORTANCE = ImportanceSettings.from_config(config)
+PRUNING = PruningSettings.from_config(config)
+INDUCTION = InductionSettings.from_config(config)
+EVALUATION = EvaluationSettings.from_config(config)
 CONTAINER = config["container"]
 # Rules that run the model use the CUDA image unless the model takes the CPU path.
 MODEL_CONTAINER = CONTAINER if runs_on_cpu(MODEL_SPEC) else config["container_gpu"]
@@ -69,10 +81,10 @@ def model_manifest(wildcards):
 # all. Override one rule's numbers with `--set-resources NAME:gpu=N` (or a profile's set-resources).
 CLUSTER = ClusterSpec.from_config(config.get("cluster"))
 # the pruning jobs tile every batch once per mask of evaluation.mask_batch
-PRUNING_BATCH = config["evaluation"]["batch_size"] * config["evaluation"]["mask_batch"]
+PRUNING_BATCH = EVALUATION.batch_size * EVALUATION.mask_batch
 STAGE_BATCH = {
     "model": 1,
-    "importance": config["importance"]["batch_size"],
+    "importance": IMPORTANCE.batch_size,
     "induction": 1,
     "head_pruning": PRUNING_BATCH,
     "ffn_pruning": PRUNING_BATCH,
@@ -83,7 +95,7 @@ _STAGE_RESOURCES = {}
 def rule_resources(name, stage):
     """Resources of rule `name`, a job of `stage` (iclprune.model.placement.STAGES or "light")."""
     if stage not in _STAGE_RESOURCES:
-        batch = STAGE_BATCH.get(stage, config["evaluation"]["batch_size"])
+        batch = STAGE_BATCH.get(stage, EVALUATION.batch_size)
         _STAGE_RESOURCES[stage] = stage_resources(
             MODEL_SPEC, stage, cluster=CLUSTER, batch_size=batch, rule=name
         )
@@ -112,24 +124,18 @@ check_gpu_requests(
 )
 
 
-def task_metric(wildcards):
-    """The metric a task is scored by (config `metrics`, default acc)."""
-    return config["metrics"].get(wildcards.task, "acc")
-
-
-def grid(kind):
-    """(pct_heads, pct_ffns) pairs of a one-dimensional sweep."""
-    pruning = config["pruning"]
-    if kind == "heads":
-        return [[p, 0] for p in pruning["head_percents"]]
-    return [[0, p] for p in pruning["ffn_percents"]]
+def evaluation_settings(wildcards):
+    """The evaluation settings of a job on `wildcards.task` (config `evaluation`, `seed` and the task's
+    metric from `metrics`, default acc), as one mapping (iclprune.core.settings.EvaluationSettings).
+    """
+    return EvaluationSettings.from_config(config, wildcards.task).to_dict()
 
 
 def all_targets():
     return [f"results/figures/{stem}.pdf" for stem in FIGURES] + ["results/claims.tsv"]
 
 
-VARIANT = config["importance"]["variant"]
+VARIANT = IMPORTANCE.variant
 TRANSFER_RANKINGS = ["high", "low", "aggregate"]
 
 
@@ -153,20 +159,11 @@ def transfer_outputs(rankings):
     return out
 
 
-def combined_grid():
-    pruning = config["pruning"]
-    return [
-        [h, f]
-        for h in pruning["combined_head_percents"]
-        for f in pruning["combined_ffn_percents"]
-    ]
-
-
 def build_figures():
     """Paper item stem → its inputs and plotting options (see iclprune.reporting.figures)."""
     sweep = "results/pruning/{model}/{task}/{shot}shot/{kind}.parquet"
     transfer = "results/transfer/{model}/{task}/{shot}shot/{ranking}.parquet"
-    percents = config["pruning"]["transfer_percents"]
+    percents = list(PRUNING.transfer_percents)
     figures = {
         "fig03_aggregate_head_importance": dict(
             item="fig03",

@@ -16,10 +16,7 @@ rule head_importance:
         **rule_resources("head_importance", "importance"),
     params:
         spec=model_spec_json(),
-        n_docs=config["importance"]["n_docs"],
-        batch_size=config["importance"]["batch_size"],
-        normalizer=config["importance"]["normalizer"],
-        seed=config["seed"],
+        importance=IMPORTANCE.to_dict(),
     script:
         "../scripts/head_importance.py"
 
@@ -42,12 +39,6 @@ rule ffn_oracle:
         **rule_resources("ffn_oracle", "ffn_oracle"),
     params:
         spec=model_spec_json(),
-        limit=config["evaluation"]["limit"],
-        batch_size=config["evaluation"]["batch_size"],
-        shared_context=config["evaluation"]["shared_context"],
-        resume=config["evaluation"]["resume"],
-        layers_per_pass=config["evaluation"]["layers_per_pass"],
-        seed=config["seed"],
-        metric=task_metric,
+        evaluation=evaluation_settings,
     script:
         "../scripts/ffn_oracle.py"

@@ -15,8 +15,7 @@ rule induction_scores:
         **rule_resources("induction_scores", "induction"),
     params:
         spec=model_spec_json(),
-        n_seeds=config["induction"]["n_seeds"],
-        compat=config["induction"]["compat_off_by_one"],
+        induction=INDUCTION.to_dict(),
     script:
         "../scripts/induction_scores.py"
 
@@ -41,6 +40,6 @@ rule retained_capacity:
     resources:
         **rule_resources("retained_capacity", "light"),
     params:
-        variant=config["importance"]["variant"],
+        variant=VARIANT,
     script:
         "../scripts/retained_capacity.py"

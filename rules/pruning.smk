@@ -36,16 +36,10 @@ rule head_pruning:
         **rule_resources("head_pruning", "head_pruning"),
     params:
         spec=model_spec_json(),
-        grid=grid("heads"),
         rankings=TRANSFER_RANKINGS,
-        percents=config["pruning"]["transfer_percents"],
-        variant=config["importance"]["variant"],
-        limit=config["evaluation"]["limit"],
-        batch_size=config["evaluation"]["batch_size"],
-        shared_context=config["evaluation"]["shared_context"],
-        mask_batch=config["evaluation"]["mask_batch"],
-        seed=config["seed"],
-        metric=task_metric,
+        variant=VARIANT,
+        pruning=PRUNING.to_dict(),
+        evaluation=evaluation_settings,
     script:
         "../scripts/head_pruning.py"
 
@@ -73,16 +67,10 @@ rule ood_head_pruning:
         **rule_resources("ood_head_pruning", "head_pruning"),
     params:
         spec=model_spec_json(),
-        grid=grid("heads"),
         rankings=["aggregate"],
-        percents=config["pruning"]["transfer_percents"],
-        variant=config["importance"]["variant"],
-        limit=config["evaluation"]["limit"],
-        batch_size=config["evaluation"]["batch_size"],
-        shared_context=config["evaluation"]["shared_context"],
-        mask_batch=config["evaluation"]["mask_batch"],
-        seed=config["seed"],
-        metric=task_metric,
+        variant=VARIANT,
+        pruning=PRUNING.to_dict(),
+        evaluation=evaluation_settings,
     script:
         "../scripts/head_pruning.py"
 
@@ -109,14 +97,8 @@ rule ffn_pruning:
         **rule_resources("ffn_pruning", "ffn_pruning"),
     params:
         spec=model_spec_json(),
-        grid=grid("ffns"),
-        combined_grid=combined_grid(),
-        variant=config["importance"]["variant"],
-        limit=config["evaluation"]["limit"],
-        batch_size=config["evaluation"]["batch_size"],
-        shared_context=config["evaluation"]["shared_context"],
-        mask_batch=config["evaluation"]["mask_batch"],
-        seed=config["seed"],
-        metric=task_metric,
+        variant=VARIANT,
+        pruning=PRUNING.to_dict(),
+        evaluation=evaluation_settings,
     script:
         "../scripts/ffn_pruning.py"

@@ -2,7 +2,7 @@
 
 from _common import setup_logging
 
-from iclprune.workflow.stages import aggregate_importance
+from iclprune.workflow.summaries import aggregate_importance
 
 sm = snakemake  # noqa: F821
 setup_logging(sm)

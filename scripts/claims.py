@@ -2,7 +2,7 @@
 
 from _common import setup_logging
 
-from iclprune.workflow.stages import claims
+from iclprune.workflow.summaries import claims
 
 sm = snakemake  # noqa: F821
 setup_logging(sm)

@@ -2,7 +2,7 @@
 
 from _common import setup_logging
 
-from iclprune.workflow.stages import cross_shot_agreement
+from iclprune.workflow.summaries import cross_shot_agreement
 
 sm = snakemake  # noqa: F821
 setup_logging(sm)

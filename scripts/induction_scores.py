@@ -2,7 +2,8 @@
 
 from _common import setup
 
+from iclprune.core.settings import InductionSettings
 from iclprune.workflow.stages import induction_scores
 
 sm = snakemake  # noqa: F821
-induction_scores(setup(sm), sm.output.scores, n_seeds=sm.params.n_seeds, compat_off_by_one=sm.params.compat)
+induction_scores(setup(sm), sm.output.scores, induction=InductionSettings.from_dict(sm.params.induction))

@@ -2,7 +2,7 @@
 
 from _common import setup_logging
 
-from iclprune.workflow.stages import retained_capacity
+from iclprune.workflow.summaries import retained_capacity
 
 sm = snakemake  # noqa: F821
 setup_logging(sm)

@@ -22,10 +22,11 @@ import pandas as pd
 import pytest
 
 from iclprune.core.io import StageInputError, read_json, write_table
+from iclprune.core.settings import EvaluationSettings, ImportanceSettings
 from iclprune.evaluate.taskdefs import TaskConfigError
 from iclprune.model.models import ModelLoadError
 from iclprune.model.sites import UnsupportedArchitectureError
-from iclprune.workflow import cli, stages
+from iclprune.workflow import cli, stages, sweeps
 
 TINY = {"source": "tiny:llama", "dtype": "float32"}
 TASK = "icl_antonyms"
@@ -158,7 +159,7 @@ def test_task_without_doc_to_text(tasks: Path, out_dir: Path) -> None:
     expect(
         TaskConfigError,
         r"lacks required keys \['doc_to_text'\]",
-        lambda: stages.ffn_oracle(TINY, TASK, 0, out, limit=2),
+        lambda: stages.ffn_oracle(TINY, TASK, 0, out, evaluation=EvaluationSettings(limit=2)),
     )
     assert_clean(out_dir)
 
@@ -168,7 +169,9 @@ def test_task_with_bad_output_type(tasks: Path, out_dir: Path) -> None:
     expect(
         TaskConfigError,
         r"output_type='multiple_choise'; expected one of \['multiple_choice', 'loglikelihood'\]",
-        lambda: stages.ffn_oracle(TINY, TASK, 0, out_dir / "ffns.parquet", limit=2),
+        lambda: stages.ffn_oracle(
+            TINY, TASK, 0, out_dir / "ffns.parquet", evaluation=EvaluationSettings(limit=2)
+        ),
     )
     assert_clean(out_dir)
 
@@ -178,7 +181,7 @@ def test_task_template_field_absent_from_documents(tasks: Path, out_dir: Path) -
     expect(
         TaskConfigError,
         r"documents of split '(train|validation)' lack fields \['wordz'\]",
-        lambda: stages.evaluate(TINY, TASK, 0, out_dir / "e.parquet", limit=2),
+        lambda: stages.evaluate(TINY, TASK, 0, out_dir / "e.parquet", evaluation=EvaluationSettings(limit=2)),
     )
     assert_clean(out_dir)
 
@@ -188,7 +191,9 @@ def test_task_data_file_missing(tasks: Path, out_dir: Path) -> None:
     expect(
         TaskConfigError,
         r"data file for split 'validation' not found: .*validation\.jsonl",
-        lambda: stages.ffn_oracle(TINY, TASK, 0, out_dir / "ffns.parquet", limit=2),
+        lambda: stages.ffn_oracle(
+            TINY, TASK, 0, out_dir / "ffns.parquet", evaluation=EvaluationSettings(limit=2)
+        ),
     )
     assert_clean(out_dir)
 
@@ -201,7 +206,9 @@ def test_task_data_line_not_json(tasks: Path, out_dir: Path) -> None:
     expect(
         TaskConfigError,
         r"line 5 of split 'train' \(.*train\.jsonl\) is not JSON: .*expected one JSON object per line",
-        lambda: stages.head_importance(TINY, TASK, 1, out_dir / "heads.parquet", n_docs=2),
+        lambda: stages.head_importance(
+            TINY, TASK, 1, out_dir / "heads.parquet", importance=ImportanceSettings(n_docs=2)
+        ),
     )
     assert_clean(out_dir)
 
@@ -210,7 +217,9 @@ def test_more_shots_than_demonstrations(out_dir: Path) -> None:
     expect(
         TaskConfigError,
         r"shots=500 exceeds the 150 documents available for demonstrations in split 'train'",
-        lambda: stages.ffn_oracle(TINY, TASK, 500, out_dir / "ffns.parquet", limit=2),
+        lambda: stages.ffn_oracle(
+            TINY, TASK, 500, out_dir / "ffns.parquet", evaluation=EvaluationSettings(limit=2)
+        ),
     )
     assert_clean(out_dir)
 
@@ -254,7 +263,9 @@ def test_model_of_unknown_architecture(tmp_path: Path, out_dir: Path, model_type
     expect(
         UnsupportedArchitectureError,
         rf"model '.*model': unknown architecture model_type='{model_type}': no site map; expected one of \[.*'llama'",
-        lambda: stages.evaluate({"source": str(model)}, TASK, 0, out_dir / "e.parquet", limit=2),
+        lambda: stages.evaluate(
+            {"source": str(model)}, TASK, 0, out_dir / "e.parquet", evaluation=EvaluationSettings(limit=2)
+        ),
     )
     assert_clean(out_dir)
 
@@ -280,7 +291,9 @@ def test_hub_id_not_cached_offline(out_dir: Path, monkeypatch: pytest.MonkeyPatc
 
 # --------------------------------------------------------------------------------------------- rankings
 def _sweep(out_dir: Path, **kw) -> Callable[[], None]:
-    return lambda: stages.pruning_sweep(TINY, TASK, 0, out_dir / "sweep.parquet", limit=2, **kw)
+    return lambda: sweeps.pruning_sweep(
+        TINY, TASK, 0, out_dir / "sweep.parquet", evaluation=EvaluationSettings(limit=2), **kw
+    )
 
 
 def test_head_ranking_of_the_wrong_shape(tmp_path: Path, out_dir: Path) -> None:
@@ -490,5 +503,9 @@ def test_corrupt_checkpoint_line(out_dir: Path, lines: list[str], expected: str)
     checkpoint.write_text(
         json.dumps({CHECKPOINT_HEADER: config_hash(params)}) + "\n" + "\n".join(lines) + "\n"
     )
-    expect(StageInputError, expected, lambda: stages.ffn_oracle(TINY, TASK, 0, out, limit=2))
+    expect(
+        StageInputError,
+        expected,
+        lambda: stages.ffn_oracle(TINY, TASK, 0, out, evaluation=EvaluationSettings(limit=2)),
+    )
     assert_clean(out_dir, keep={checkpoint.name})  # the checkpoint is the user's to inspect or delete

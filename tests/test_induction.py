@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from iclprune.analysis import copying
 from iclprune.analysis import induction as ind
 from iclprune.model.models import tiny_model
 from iclprune.model.sites import resolve
@@ -159,7 +160,7 @@ def test_direct_path_reproduces_the_first_layer(tiny):
     path = ind.DIRECT_PATHS[sites.spec.family]
     with torch.no_grad():
         out = tiny(input_ids=torch.as_tensor(seq)[None], output_hidden_states=True, output_attentions=True)
-        (inp,) = ind._direct_inputs(tiny, path, [seq])
+        (inp,) = copying._direct_inputs(tiny, path, [seq])
         probs, vectors = ind.direct_path_layer(sites, sites.layers[0], inp.h0, inp.kwargs)
     torch.testing.assert_close(inp.h0, out.hidden_states[0], atol=1e-6, rtol=0)
     torch.testing.assert_close(probs, out.attentions[0][0], atol=1e-6, rtol=0)

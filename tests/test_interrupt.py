@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from iclprune.core.io import CHECKPOINT_HEADER, config_hash, read_json, write_table
+from iclprune.core.settings import EvaluationSettings
 from iclprune.workflow import stages
 
 TASK = "icl_antonyms"
@@ -150,7 +151,7 @@ def test_checkpoint_is_reused_for_the_same_parameters_only(
     marker = 0.123456789  # no evaluation of 2 documents yields this accuracy
     _ffn_checkpoint(out, marker)
     with caplog.at_level(logging.INFO, logger="iclprune.core.io"):
-        stages.ffn_oracle(TINY, TASK, 0, out, limit=2)
+        stages.ffn_oracle(TINY, TASK, 0, out, evaluation=EvaluationSettings(limit=2))
     assert "resuming 1 finished points" in caplog.text
     assert pd.read_parquet(out).baseline_acc.unique().tolist() == [marker]  # reused, not recomputed
     assert not Path(str(out) + ".partial.jsonl").exists()
@@ -159,7 +160,7 @@ def test_checkpoint_is_reused_for_the_same_parameters_only(
     stale = tmp_path / "other.parquet"
     _ffn_checkpoint(stale, marker)  # written for limit=2; the stage now runs with limit=3
     with caplog.at_level(logging.INFO, logger="iclprune.core.io"):
-        stages.ffn_oracle(TINY, TASK, 0, stale, limit=3)
+        stages.ffn_oracle(TINY, TASK, 0, stale, evaluation=EvaluationSettings(limit=3))
     assert "was written for other parameters" in caplog.text
     assert "discarding its 1 points" in caplog.text
     assert marker not in pd.read_parquet(stale).baseline_acc.tolist()  # recomputed

@@ -126,11 +126,12 @@ def test_nan_head_importance_names_task_shot_and_layer(tiny) -> None:
 
 
 def test_nan_importance_stage_names_task_and_shot_and_writes_nothing(tmp_path) -> None:
+    from iclprune.core.settings import ImportanceSettings
     from iclprune.workflow.stages import head_importance as stage
     from iclprune.workflow.stages import load_spec
 
     model, _ = load_spec("tiny:llama")  # the stage's resident copy
     out = tmp_path / "heads.parquet"
     with nan_at(model, 0, None), pytest.raises(NonFiniteScoreError, match=rf"task '{TASK}', 1-shot.*layer 0"):
-        stage("tiny:llama", TASK, 1, out, n_docs=2, batch_size=2)
+        stage("tiny:llama", TASK, 1, out, importance=ImportanceSettings(n_docs=2, batch_size=2))
     assert list(tmp_path.iterdir()) == []

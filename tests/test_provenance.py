@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from iclprune.core.io import config_hash, git_state, read_json
+from iclprune.core.settings import EvaluationSettings
 from iclprune.workflow import stages
 
 TINY = {"source": "tiny:llama", "dtype": "float32"}
@@ -27,7 +28,7 @@ def _oracle(directory: Path, limit: int = 2) -> Path:
     """One FFN-oracle run in ``directory`` from a freshly built model; returns its table."""
     stages._load.cache_clear()  # rebuild the model: the run must not depend on a resident copy
     out = directory / "ffns.parquet"
-    stages.ffn_oracle(TINY, TASK, 0, out, limit=limit, batch_size=2)
+    stages.ffn_oracle(TINY, TASK, 0, out, evaluation=EvaluationSettings(limit=limit, batch_size=2))
     return out
 
 
@@ -54,7 +55,7 @@ def test_tsv_tables_are_byte_identical_across_runs(tmp_path: Path) -> None:
     for run in ("a", "b"):
         stages._load.cache_clear()
         out = tmp_path / run / "task_table.tsv"
-        stages.task_table(TINY, [TASK], [0, 1], out, limit=2, batch_size=2)
+        stages.task_table(TINY, [TASK], [0, 1], out, evaluation=EvaluationSettings(limit=2, batch_size=2))
         outs.append(out)
     assert outs[0].read_bytes() == outs[1].read_bytes()
     table = pd.read_csv(outs[0], sep="\t")

@@ -1,4 +1,4 @@
-"""One job per (task, shot) and family (stages.head_pruning, stages.ffn_pruning): the same tables as the
+"""One job per (task, shot) and family (sweeps.head_pruning, sweeps.ffn_pruning): the same tables as the
 single-sweep stages, every distinct mask evaluated once, every input checked before the model loads."""
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ import pandas as pd
 import pytest
 
 from iclprune.core.io import StageInputError
+from iclprune.core.settings import EvaluationSettings, PruningSettings
 from iclprune.evaluate.evaluation import Evaluator
-from iclprune.workflow import stages
+from iclprune.workflow import stages, sweeps
 
 MODEL = {"source": "tiny:llama", "dtype": "float32"}
 TASKS = ("icl_antonyms", "icl_city_country", "icl_category")
 SHOT = 1
 LAYERS, HEADS = 3, 6  # tiny:llama
-COMMON = {"limit": 3, "batch_size": 4, "seed": 1234}
+COMMON = {"evaluation": EvaluationSettings(limit=3, batch_size=4, seed=1234)}
 
 
 def _importance(path: Path, task: str, seed: int) -> Path:
@@ -73,17 +74,21 @@ def test_ffn_job_equals_two_sweeps_and_evaluates_a_shared_point_once(
 ) -> None:
     ffn_grid, combined = [(0, 0), (0, 40), (0, 70)], [(h, f) for h in (0, 50) for f in (0, 40)]
     heads = inputs["importance"][0]
-    stages.ffn_pruning(
+    pruning = PruningSettings(
+        ffn_percents=[0, 40, 70], combined_head_percents=[0, 50], combined_ffn_percents=[0, 40]
+    )
+    assert (pruning.ffn_grid, pruning.combined_grid) == (ffn_grid, combined)
+    sweeps.ffn_pruning(
         MODEL, TASKS[0], SHOT, head_scores=heads, ffn_scores=inputs["ffns"], ffns_out=tmp_path / "job/ffns.parquet",
-        ffn_grid=ffn_grid, combined_out=tmp_path / "job/combined.parquet", combined_grid=combined, **COMMON,
+        combined_out=tmp_path / "job/combined.parquet", pruning=pruning, **COMMON,
     )  # fmt: skip
     job_calls = len(count_evaluations)
     distinct = {(0, 0), (0, 40), (0, 70), (50, 0), (50, 40)}
     assert job_calls == len(distinct)  # (0, 0) and (0, 40) shared by the two sweeps
-    stages.pruning_sweep(
+    sweeps.pruning_sweep(
         MODEL, TASKS[0], SHOT, tmp_path / "alone/ffns.parquet", ffn_scores=inputs["ffns"], grid=ffn_grid, **COMMON
     )  # fmt: skip
-    stages.pruning_sweep(
+    sweeps.pruning_sweep(
         MODEL, TASKS[0], SHOT, tmp_path / "alone/combined.parquet", head_scores=heads, ffn_scores=inputs["ffns"],
         grid=combined, **COMMON,
     )  # fmt: skip
@@ -97,18 +102,20 @@ def test_ffn_job_equals_two_sweeps_and_evaluates_a_shared_point_once(
 def test_head_job_equals_the_sweep_and_transfers_alone(inputs, tmp_path) -> None:
     task, grid, percents = TASKS[0], [(0, 0), (50, 0)], [30, 70]
     outs = {r: tmp_path / f"job/{r}.parquet" for r in ("high", "low", "aggregate")}
-    stages.head_pruning(
+    pruning = PruningSettings(head_percents=[0, 50], transfer_percents=percents)
+    assert pruning.head_grid == grid
+    sweeps.head_pruning(
         MODEL, task, SHOT, head_scores=inputs["importance"][0], heads_out=tmp_path / "job/heads.parquet",
-        grid=grid, transfer=outs, srcc=inputs["srcc"], importance=inputs["importance"],
-        aggregate=inputs["aggregate"], percents=percents, **COMMON,
+        transfer=outs, srcc=inputs["srcc"], importance=inputs["importance"],
+        aggregate=inputs["aggregate"], pruning=pruning, **COMMON,
     )  # fmt: skip
-    stages.pruning_sweep(
+    sweeps.pruning_sweep(
         MODEL, task, SHOT, tmp_path / "alone/heads.parquet", head_scores=inputs["importance"][0], grid=grid, **COMMON
     )  # fmt: skip
     _same(tmp_path / "job/heads.parquet", tmp_path / "alone/heads.parquet")
     for ranking, out in outs.items():
         alone = tmp_path / f"alone/{ranking}.parquet"
-        stages.transfer_sweep(
+        sweeps.transfer_sweep(
             MODEL, task, SHOT, ranking, alone, srcc=inputs["srcc"], importance=inputs["importance"],
             aggregate=inputs["aggregate"], percents=percents, **COMMON,
         )  # fmt: skip
@@ -122,13 +129,14 @@ def test_head_job_checks_every_input_before_loading_the_model(inputs, tmp_path, 
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded before the inputs were checked")
 
-    monkeypatch.setattr(stages, "_evaluator", no_model)
+    monkeypatch.setattr(sweeps, "_evaluator", no_model)
     bad = tmp_path / "bad.tsv"
     bad.write_text("method\ttask_a\n")
     with pytest.raises(StageInputError, match=r"bad\.tsv lacks columns"):
-        stages.head_pruning(
+        sweeps.head_pruning(
             MODEL, TASKS[0], SHOT, head_scores=inputs["importance"][0], heads_out=tmp_path / "heads.parquet",
-            grid=[(0, 0)], transfer={"aggregate": tmp_path / "agg.parquet", "high": tmp_path / "high.parquet"},
-            srcc=bad, importance=inputs["importance"], aggregate=inputs["aggregate"], percents=[50], **COMMON,
+            transfer={"aggregate": tmp_path / "agg.parquet", "high": tmp_path / "high.parquet"},
+            srcc=bad, importance=inputs["importance"], aggregate=inputs["aggregate"],
+            pruning=PruningSettings(head_percents=[0], transfer_percents=[50]), **COMMON,
         )  # fmt: skip
     assert not list(tmp_path.glob("*.parquet"))

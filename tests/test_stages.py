@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from iclprune.core.io import read_json, write_table
-from iclprune.workflow.stages import aggregate_importance, cross_shot_agreement, cross_task_agreement
+from iclprune.workflow.summaries import aggregate_importance, cross_shot_agreement, cross_task_agreement
 
 
 def _tables(tmp_path, tasks=("a", "b", "c"), shots=(0, 1)) -> dict[tuple[str, int], tuple[str, np.ndarray]]:

@@ -1,4 +1,4 @@
-"""Measured times and benchmark ratios, tabulated for the README (never typed in).
+"""Measured times and benchmark ratios, tabulated for docs/performance.md (never typed in).
 
 Two tables are produced from files a run wrote:
 
@@ -7,8 +7,9 @@ Two tables are produced from files a run wrote:
   wall time measured around the ``snakemake`` call;
 * the side-by-side benchmark ratios that ``make bench`` collects in ``bench/results.tsv``.
 
-Each is rendered as a Markdown table and written into a README between ``<!-- NAME:start -->`` and
-``<!-- NAME:end -->`` markers, so a test can check that the README shows exactly the measured numbers.
+Each is rendered as a Markdown table and written into a Markdown page (``docs/performance.md``) between
+``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers, so a test can check that the page shows exactly
+the measured numbers.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ def before_path(out: str | Path) -> Path:
 
 
 def render_workflow_times(out: str | Path) -> str:
-    """The README table of the measured workflow timings ``out`` (a TSV of :func:`collect_stage_times` with
+    """The Markdown table of the measured workflow timings ``out`` (a TSV of :func:`collect_stage_times` with
     a ``.json`` holding ``total_wall_s``), beside its baseline run when one was measured, and with the
     earlier commit's total when one was measured (:func:`before_path`)."""
     import json
@@ -195,14 +196,14 @@ def render_bench_results(results: pd.DataFrame) -> str:
 
 
 def markers(name: str) -> tuple[str, str]:
-    """The README start/end markers of block ``name``."""
+    """The start/end markers of block ``name`` in a Markdown page."""
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
 def replace_block(text: str, name: str, block: str) -> str:
     """``text`` with the content between ``name``'s markers replaced by ``block``.
 
-    Raises ValueError when the markers are missing (the README must say where the table goes).
+    Raises ValueError when the markers are missing (the page must say where the table goes).
     """
     start, end = markers(name)
     if start not in text or end not in text:

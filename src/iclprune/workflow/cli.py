@@ -253,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["HF_HUB_OFFLINE"] = "1" if args.offline else "0"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from iclprune.core.io import raise_on_sigterm
-    from iclprune.workflow import stages
+    from iclprune.core.settings import EvaluationSettings, ImportanceSettings
+    from iclprune.workflow import stages, sweeps
 
     previous = raise_on_sigterm()  # SIGTERM unwinds like an error: temporary files go, checkpoints stay
     try:
@@ -261,23 +262,27 @@ def main(argv: list[str] | None = None) -> int:
             stages.cache_model(_model(args), args.out)
         elif args.command == "importance":
             stages.head_importance(
-                _model(args), args.task, args.shots, args.out, n_docs=args.n_docs, batch_size=args.batch_size,
-                normalizer=args.normalizer, seed=args.seed,
+                _model(args), args.task, args.shots, args.out, importance=ImportanceSettings(
+                    n_docs=args.n_docs, batch_size=args.batch_size, normalizer=args.normalizer, seed=args.seed
+                ),
             )  # fmt: skip
         elif args.command == "ffn-oracle":
             stages.ffn_oracle(
-                _model(args), args.task, args.shots, args.out, limit=args.limit, batch_size=args.batch_size
-            )
+                _model(args), args.task, args.shots, args.out,
+                evaluation=EvaluationSettings(limit=args.limit, batch_size=args.batch_size),
+            )  # fmt: skip
         elif args.command == "evaluate":
             stages.evaluate(
-                _model(args), args.task, args.shots, args.out, remove=args.remove, limit=args.limit,
-                batch_size=args.batch_size,
+                _model(args), args.task, args.shots, args.out, remove=args.remove,
+                evaluation=EvaluationSettings(limit=args.limit, batch_size=args.batch_size),
             )  # fmt: skip
         elif args.command == "sweep":
-            stages.pruning_sweep(
+            sweeps.pruning_sweep(
                 _model(args), args.task, args.shots, args.out, head_scores=args.head_scores,
                 ffn_scores=args.ffn_scores, grid=args.grid, variant=args.variant,
-                limit=args.limit, batch_size=args.batch_size, mask_batch=args.mask_batch,
+                evaluation=EvaluationSettings(
+                    limit=args.limit, batch_size=args.batch_size, mask_batch=args.mask_batch
+                ),
             )  # fmt: skip
         elif args.command == "task-table":
             from iclprune.evaluate.taskdefs import bundled_tasks
@@ -293,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                     prepare(source, manifest)
                     data[task] = str(manifest)
             table = stages.task_table(
-                _model(args), tasks, args.shots, args.out, limit=args.limit, batch_size=args.batch_size,
-                data=data,
+                _model(args), tasks, args.shots, args.out,
+                evaluation=EvaluationSettings(limit=args.limit, batch_size=args.batch_size), data=data,
             )  # fmt: skip
             text = render_task_table(table)
             print(text)
