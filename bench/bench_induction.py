@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np
 import torch
-from _timing import median_seconds, report
+from _timing import report_ratio, side_by_side
 
 from iclprune.analysis.copying import copying_scores, copying_scores_naive
 from iclprune.model.models import tiny_model
@@ -38,9 +38,8 @@ def main() -> None:
         return copying_scores_naive(model, pool, seeds, bos_id=1)
 
     np.testing.assert_allclose(fast()[0], naive()[0], atol=1e-5, rtol=0)
-    t_fast = median_seconds(fast, repeats=5)
-    t_naive = median_seconds(naive, repeats=3)
-    report("induction_copying_vectorised_vs_naive", t_naive / t_fast, naive=t_naive, vectorised=t_fast)
+    times = side_by_side({"naive": naive, "vectorised": fast}, rounds=3)
+    report_ratio("induction_copying_vectorised_vs_naive", times, "naive", "vectorised")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@ full-vocabulary logits at every position). Sides are interleaved (A, B, A, B, ..
 machine load; ratio = median over rounds of HFLM time / ours (target ≥ 2; above 1 means ours is faster),
 for wall time and, as ``*_cpu_time``, for the process's CPU time (less sensitive to other jobs on a
 shared machine). The largest |Δ loglik| between the two sides is printed as a check (tests: ≤ 1e-4).
+
+Bound: the floating-point operations each side runs for the requests (counted once, untimed, with
+``torch.utils.flop_counter.FlopCounterMode``: every matmul and attention product actually executed,
+padding and the unembedding included), HFLM's over ours. Sharing the context removes work; it cannot make
+the work left run faster, so a time ratio whose every round lies above the FLOP ratio fails.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import torch
-from _timing import report
+from _timing import Ratio, report
+from torch.utils.flop_counter import FlopCounterMode
 
 from iclprune.evaluate.evaluation import Evaluator, build_requests
 from iclprune.evaluate.taskdefs import task_config
@@ -47,6 +53,13 @@ def interleaved(a, b, rounds: int) -> tuple[dict[str, list[float]], dict[str, li
     return ta, tb, warm
 
 
+def flops(fn) -> int:
+    """Floating-point operations of one call of ``fn`` (matmuls and attention, as executed)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
 def run(name: str, model: torch.nn.Module, tok, task: str, n_docs: int, rounds: int, shots: int = 5) -> None:
     reqs = build_requests(task_config(task), shots, limit=n_docs)
     ours = Evaluator(model, tok, batch_size=8, shared_context=True)
@@ -56,13 +69,14 @@ def run(name: str, model: torch.nn.Module, tok, task: str, n_docs: int, rounds: 
         lambda: ours.loglikelihoods(reqs), lambda: hflm.loglikelihoods(reqs), rounds
     )
     delta = max(abs(a[0] - b[0]) for a, b in zip(r_ours, r_hflm, strict=True))
+    bound = flops(lambda: hflm.loglikelihoods(reqs)) / flops(lambda: ours.loglikelihoods(reqs))
     print(
         f"# {name}: {task} {shots}-shot, {reqs.n_docs} docs, {len(reqs.cloned())} requests, "
         f"{torch.get_num_threads()} thread(s), {rounds} interleaved rounds, max |Δ loglik| = {delta:.2e}",
         flush=True,
     )
     for clock in ("wall", "cpu"):
-        ratio = statistics.median(h / o for h, o in zip(t_hflm[clock], t_ours[clock], strict=True))
+        ratio = Ratio.of(t_hflm[clock], t_ours[clock])
         what = (
             f"stock HFLM / shared context, {clock} time, {task} {shots}-shot, {reqs.n_docs} docs, "
             f"{torch.get_num_threads()} thread(s)" + (" (target >= 2)" if shots == 5 else " (no target)")
@@ -70,7 +84,8 @@ def run(name: str, model: torch.nn.Module, tok, task: str, n_docs: int, rounds: 
         report(
             f"shared_context_vs_hflm_{name}" + ("" if clock == "wall" else "_cpu_time"),
             ratio,
-            what=what,
+            bound=bound,
+            what=what + "; bound = FLOPs HFLM / ours",
             ours=statistics.median(t_ours[clock]),
             hflm=statistics.median(t_hflm[clock]),
         )

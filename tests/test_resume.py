@@ -12,7 +12,7 @@ import torch
 from iclprune.analysis.pruning import ffn_oracle
 from iclprune.core.components import Mask
 from iclprune.evaluate.evaluation import Evaluator, build_requests
-from iclprune.evaluate.resume import capture, first_layer, masked_loglikelihoods
+from iclprune.evaluate.resume import capture, first_layer, layer_forwards, masked_loglikelihoods
 from iclprune.evaluate.scoring import encode_instances
 from iclprune.evaluate.taskdefs import task_config
 from iclprune.model.models import load_model, tiny_model
@@ -60,6 +60,33 @@ def test_every_mask_equals_lm_eval(tiny) -> None:
         _assert_same(resps, _hflm(tiny, reqs, mask))
     # the knock-outs really change something (the test could fail)
     assert max(abs(a[0] - b[0]) for a, b in zip(got[0], got[1], strict=True)) > 1e-3
+
+
+def test_without_resume_every_knockout_runs_every_layer_and_gives_the_same_responses(
+    tiny, monkeypatch
+) -> None:
+    """``resume=False`` (the bench's reference) does the same work but the resume: knock-outs from layer 0."""
+    from iclprune.evaluate import resume
+
+    reqs = build_requests(task_config(TASK), 1, limit=4)
+    L = resolve(tiny.model).n_layers
+    masks = [Mask(), *(Mask(ffns=frozenset({layer})) for layer in range(L))]
+    examples = encode_instances(reqs, tiny.lm)
+    starts: list[int] = []
+    real = resume.run_from
+    monkeypatch.setattr(
+        resume, "run_from", lambda sites, start, inputs: starts.append(start) or real(sites, start, inputs)
+    )
+    fast = masked_loglikelihoods(tiny.model, examples, masks, batch_size=8)
+    assert starts == [L, *range(L)]  # one batch: the full model reads the clean pass, layer l starts at l
+    starts.clear()
+    slow = masked_loglikelihoods(tiny.model, examples, masks, batch_size=8, resume=False)
+    assert starts == [L] + [0] * L
+    assert slow == fast
+    assert layer_forwards(masks, L, resume=False) == L * (L + 1)
+    assert layer_forwards(masks, L) == L + L * (L + 1) // 2
+    eight = [Mask(), *(Mask(ffns=frozenset({layer})) for layer in range(8))]
+    assert (layer_forwards(eight, 8, resume=False), layer_forwards(eight, 8)) == (72, 44)  # issue 20's bound
 
 
 def test_truncation_to_the_window_equals_lm_eval() -> None:

@@ -82,8 +82,16 @@ def test_render_bench_results() -> None:
          "unit": ["x", "tok/s"], "what": ["shared context vs HFLM", "pruned forward"]}
     )  # fmt: skip
     text = render_bench_results(df)
-    assert "| `scoring_shared_context` | 2.50x | shared context vs HFLM |" in text
+    assert "| `scoring_shared_context` | 2.50x |  |  |  | shared context vs HFLM |" in text
     assert "| `pruned_tokens_per_s` | 1.23e+03 tok/s |" in text
+    spread = df.iloc[:1].assign(
+        low=2.1, high=2.9, rounds=5, bound=3.25, load_before=0.4, load_after=1.1, busy="true"
+    )
+    text = render_bench_results(spread)
+    assert (
+        "| `scoring_shared_context` | 2.50x (busy) | 2.10–2.90 (5) | 3.25 | 0.40 → 1.10 | shared context vs HFLM |"
+        in text
+    )
 
 
 def test_readme_hardware_table_is_computed(root) -> None:

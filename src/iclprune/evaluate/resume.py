@@ -54,6 +54,21 @@ def first_layer(mask: Mask, n_layers: int) -> int:
     return min(layers, default=n_layers)
 
 
+def _start(mask: Mask, n_layers: int, resume: bool) -> int:
+    """The layer a mask's pass starts at: its first touched layer, or 0 without resume (the full model,
+    touching nothing, always reads the clean pass's output)."""
+    first = first_layer(mask, n_layers)
+    return first if resume or first == n_layers else 0
+
+
+def layer_forwards(masks: Sequence[Mask], n_layers: int, *, resume: bool = True) -> int:
+    """Decoder-layer forwards per batch of :func:`masked_loglikelihoods` over ``masks``: the clean pass
+    (``n_layers``) plus, per mask, the layers from where it starts. With every FFN knocked out once plus
+    the full model, that is ``L + L(L+1)/2`` with resume against ``L(L+1)`` without: the bound of the
+    resume speed-up before the unembedding (which both run, once per mask, at the same positions)."""
+    return n_layers + sum(n_layers - _start(mask, n_layers, resume) for mask in masks)
+
+
 @dataclass
 class LayerInputs:
     """One clean pass over a batch: what entered every decoder layer and what left the last one.
@@ -218,6 +233,7 @@ def masked_loglikelihoods(
     softmax_dtype: torch.dtype | None = None,
     autocast_dtype: torch.dtype | None = None,
     progress: bool = False,
+    resume: bool = True,
 ) -> list[list[Response]]:
     """lm-eval's ``(loglik, is_greedy)`` of every example under every mask, resuming each mask from the
     clean residual stream entering its first touched layer.
@@ -233,6 +249,9 @@ def masked_loglikelihoods(
         softmax_dtype: lm-eval's ``softmax_dtype``, promoted to at least float32 (None: float32 for
             half-precision logits, lm-eval's default being their own dtype).
         autocast_dtype: lm-eval's ``mixed_precision_dtype`` (None: no autocast).
+        resume: False runs every mask that removes something through all layers from the first (the
+            reference that does the same work apart from the resume: same rows, same unembedding; the
+            full model still reads the clean pass). The results are the same.
 
     Returns:
         ``result[i][j]``: the response of ``examples[j]`` under ``masks[i]``.
@@ -250,7 +269,7 @@ def masked_loglikelihoods(
     order = sorted(range(len(plan.rows)), key=lambda r: (-len(plan.rows[r]), plan.rows[r]))
     device = next(model.parameters()).device
     results: list[list[Response | None]] = [[None] * len(examples) for _ in masks]
-    starts = [first_layer(mask, sites.n_layers) for mask in masks]
+    starts = [_start(mask, sites.n_layers, resume) for mask in masks]
     batches = range(0, len(order), batch_size)
     with torch.no_grad(), _autocast(device, autocast_dtype):
         for b0 in tqdm(batches, desc="resume", disable=not progress, unit="batch"):

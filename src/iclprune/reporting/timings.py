@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 TIMING_COLUMNS = ["stage", "jobs", "wall_s", "cpu_s", "max_rss_mb"]
@@ -182,16 +183,38 @@ def render_workflow_times(out: str | Path) -> str:
 
 
 def render_bench_results(results: pd.DataFrame) -> str:
-    """Markdown table of ``bench/results.tsv`` (columns ``name, value, unit, what``)."""
+    """Markdown table of ``bench/results.tsv``: per benchmark the ratio of medians, the per-round range
+    and the number of rounds, the method's bound where it has one, the 1-minute load average before and
+    after, and what it measures; a row measured on a busy machine (``busy``) is marked. Columns
+    ``low, high, rounds, bound, load_before, load_after, busy`` may be empty (a row that is not a ratio)."""
     missing = {"name", "value", "unit", "what"} - set(results.columns)
     if missing:
         raise ValueError(
             f"benchmark results lack columns {sorted(missing)}; expected name, value, unit, what"
         )
-    lines = ["| benchmark | measured | what |", "|---|---:|---|"]
-    for row in results.itertuples(index=False):
-        value = f"{row.value:.2f}{row.unit}" if row.unit == "x" else f"{row.value:.3g} {row.unit}"
-        lines.append(f"| `{row.name}` | {value} | {row.what} |")
+
+    def cell(row: pd.Series, key: str, fmt: str = "{:.2f}") -> str:
+        value = row.get(key, "")
+        if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        return fmt.format(float(value))
+
+    lines = [
+        "| benchmark | measured | per-round range (rounds) | bound | load before → after | what |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for _, row in results.iterrows():
+        x = row.unit == "x"
+        value = f"{float(row.value):.2f}{row.unit}" if x else f"{float(row.value):.3g} {row.unit}"
+        if str(row.get("busy", "")).lower() == "true":
+            value += " (busy)"
+        spread = ""
+        if cell(row, "low"):
+            spread = f"{cell(row, 'low')}–{cell(row, 'high')}"
+            if cell(row, "rounds", "{:.0f}"):
+                spread += f" ({cell(row, 'rounds', '{:.0f}')})"
+        load = f"{cell(row, 'load_before')} → {cell(row, 'load_after')}" if cell(row, "load_before") else ""
+        lines.append(f"| `{row['name']}` | {value} | {spread} | {cell(row, 'bound')} | {load} | {row.what} |")
     return "\n".join(lines) + "\n"
 
 
