@@ -57,5 +57,6 @@ rule claims:
         name=config["name"],
         variant=VARIANT,
         pairs=config["claims"]["pairs"],
+        seed=config["seed"],
     script:
         "../scripts/claims.py"

@@ -148,6 +148,19 @@ def one_of(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+RANDOM_DRAWS = list(range(PRUNING.random_rankings))
+
+
+def random_outputs(kind):
+    """Named outputs of a pruning job's random-ranking control: random_<draw>, random_<draw>_sidecar."""
+    out = {}
+    for r in RANDOM_DRAWS:
+        stem = f"results/pruning/{{model}}/{{task}}/{{shot}}shot/random/{kind}_{r}"
+        out[f"random_{r}"] = f"{stem}.parquet"
+        out[f"random_{r}_sidecar"] = f"{stem}.json"
+    return out
+
+
 def transfer_outputs(rankings):
     """Named outputs of a head-pruning job's transfer sweeps: <ranking>, <ranking>_sidecar."""
     out = {}
@@ -163,7 +176,13 @@ def build_figures():
     """Paper item stem → its inputs and plotting options (see iclprune.reporting.figures)."""
     sweep = "results/pruning/{model}/{task}/{shot}shot/{kind}.parquet"
     transfer = "results/transfer/{model}/{task}/{shot}shot/{ranking}.parquet"
+    random = "results/pruning/{model}/{task}/{shot}shot/random/{kind}_{draw}.parquet"
     percents = list(PRUNING.transfer_percents)
+
+    def randoms(kind, tasks):
+        """The random-control sweeps of `tasks` (none when pruning.random_rankings is 0)."""
+        return paths(random, task=tasks, shot=SWEEP_SHOTS, kind=kind, draw=RANDOM_DRAWS)
+
     figures = {
         "fig03_aggregate_head_importance": dict(
             item="fig03",
@@ -188,12 +207,18 @@ def build_figures():
         ),
         "fig05_head_pruning": dict(
             item="fig05",
-            inputs={"sweeps": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="heads")},
+            inputs={
+                "sweeps": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="heads"),
+                "random": randoms("heads", TASKS),
+            },
             options={},
         ),
         "fig06_ffn_pruning": dict(
             item="fig06",
-            inputs={"sweeps": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="ffns")},
+            inputs={
+                "sweeps": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="ffns"),
+                "random": randoms("ffns", TASKS),
+            },
             options={},
         ),
         "fig07_combined_pruning": dict(
@@ -220,6 +245,7 @@ def build_figures():
                 "other": paths(
                     transfer, task=TASKS, shot=SWEEP_SHOTS, ranking=TRANSFER_RANKINGS
                 ),
+                "random": randoms("heads", TASKS),
             },
             options={"percents": percents, "layout": "mean"},
         ),
@@ -247,6 +273,7 @@ def build_figures():
                 "other": paths(
                     transfer, task=tasks, shot=SWEEP_SHOTS, ranking=TRANSFER_RANKINGS
                 ),
+                "random": randoms("heads", tasks),
             },
             options={"percents": percents, "layout": "grid", "tasks": tasks},
         )
@@ -294,6 +321,7 @@ def build_figures():
                 "other": paths(
                     transfer, task=OOD_TASKS, shot=SWEEP_SHOTS, ranking="aggregate"
                 ),
+                "random": randoms("heads", OOD_TASKS),
             },
             options={"percents": percents, "layout": "grid", "tasks": OOD_TASKS},
         )

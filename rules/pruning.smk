@@ -2,6 +2,7 @@
 # of the job shares (a mask common to two sweeps is evaluated once). Outputs keep one file per sweep:
 #   results/pruning/{model}/{task}/{shot}shot/{heads,ffns,combined}.parquet
 #   results/transfer/{model}/{task}/{shot}shot/{high,low,aggregate}.parquet
+#   results/pruning/{model}/{task}/{shot}shot/random/{heads,ffns}_{draw}.parquet (the random control)
 
 
 wildcard_constraints:
@@ -21,6 +22,7 @@ rule head_pruning:
         aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
     output:
         **transfer_outputs(TRANSFER_RANKINGS),
+        **random_outputs("heads"),
         sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
         sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
     log:
@@ -52,6 +54,7 @@ rule ood_head_pruning:
         aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
     output:
         **transfer_outputs(["aggregate"]),
+        **random_outputs("heads"),
         sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
         sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
     log:
@@ -82,6 +85,7 @@ rule ffn_pruning:
         heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
         ffns="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
     output:
+        **random_outputs("ffns"),
         sweep="results/pruning/{model}/{task}/{shot}shot/ffns.parquet",
         sidecar="results/pruning/{model}/{task}/{shot}shot/ffns.json",
         combined="results/pruning/{model}/{task}/{shot}shot/combined.parquet",

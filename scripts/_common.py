@@ -52,3 +52,12 @@ def data_manifest(snakemake) -> str | None:
     if isinstance(data, str):
         return data
     return data[0] if data else None
+
+
+def random_outputs(snakemake) -> dict[int, str]:
+    """The job's random-ranking control outputs, draw → table (outputs ``random_<draw>``)."""
+    return {
+        int(name.split("_")[1]): path
+        for name, path in snakemake.output.items()
+        if name.startswith("random_") and not name.endswith("_sidecar")
+    }

@@ -1,6 +1,6 @@
-"""Stage: a task's FFN sweep and combined heads × FFNs grid, on one resident model."""
+"""Stage: a task's FFN sweep, combined heads × FFNs grid and random control, on one resident model."""
 
-from _common import data_manifest, setup
+from _common import data_manifest, random_outputs, setup
 
 from iclprune.core.settings import EvaluationSettings, PruningSettings
 from iclprune.workflow.sweeps import ffn_pruning
@@ -12,4 +12,5 @@ ffn_pruning(
     combined_out=sm.output.combined, variant=sm.params.variant,
     pruning=PruningSettings.from_dict(sm.params.pruning),
     evaluation=EvaluationSettings.from_dict(sm.params.evaluation), data=data_manifest(sm),
+    random=random_outputs(sm),
 )  # fmt: skip

@@ -250,3 +250,45 @@ def test_ood_transfer_self_and_aggregate_only(tables: dict[str, pd.DataFrame], t
     ood = t[t["ranking"].isin(["self", "aggregate"])]
     paths = P.fig09_transfer(ood, tmp_path / "ood", tasks=["boolq", "rte"], shots=[0, 5])
     assert all(p.exists() for p in paths)
+
+
+def _random_control(sweeps: pd.DataFrame, draws: int = 3) -> pd.DataFrame:
+    """Random-ranking sweeps: every task and shot, each draw a little worse than the ranked sweep."""
+    frames = [
+        sweeps.assign(acc=sweeps.acc * (0.7 - 0.05 * d), ranking="random", ranking_seed=d)
+        for d in range(draws)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("figure", ["fig05", "fig06", "fig09"])
+def test_the_random_control_is_drawn_as_a_band(
+    figure: str, tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """Figs 5, 6 and 9 draw the random-ranking control as one shaded band per panel, labelled with the
+    number of draws; without it they draw none."""
+    import matplotlib.pyplot as plt
+
+    random = _random_control(tables["sweeps"])
+    drawn: list = []
+    real = plt.Axes.fill_between
+
+    def spy(ax, *args, **kwargs):
+        drawn.append(kwargs.get("label"))
+        return real(ax, *args, **kwargs)
+
+    draw = {
+        "fig05": lambda r: P.fig05_head_pruning(tables["sweeps"], tmp_path / "f5", chance=CHANCE, random=r),
+        "fig06": lambda r: P.fig06_ffn_pruning(tables["sweeps"], tmp_path / "f6", random=r),
+        "fig09": lambda r: P.fig09_transfer(tables["transfer"], tmp_path / "f9", layout="mean", random=r),
+    }[figure]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plt.Axes, "fill_between", spy)
+        paths = draw(random)
+        assert drawn == ["random ranking (3 draws)"] * len(SHOTS)
+        drawn.clear()
+        draw(None)
+        assert drawn == []
+    assert all(p.stat().st_size > 0 for p in paths)
+    with pytest.raises(ValueError, match="ranking_seed"):
+        draw(random.drop(columns="ranking_seed"))

@@ -140,3 +140,40 @@ def test_head_job_checks_every_input_before_loading_the_model(inputs, tmp_path, 
             pruning=PruningSettings(head_percents=[0], transfer_percents=[50]), **COMMON,
         )  # fmt: skip
     assert not list(tmp_path.glob("*.parquet"))
+
+
+def test_random_control_is_reproducible_by_seed_and_shares_the_unpruned_point(
+    inputs, tmp_path, count_evaluations
+) -> None:
+    """The random-ranking control: the same draws from the same seed (whatever the task or job), other
+    draws from another seed; its 0% point is the own sweep's and is evaluated once."""
+    shape = (LAYERS, HEADS)
+    assert sweeps.random_ranking("head", shape, 1234, 0) == sweeps.random_ranking("head", shape, 1234, 0)
+    assert sweeps.random_ranking("head", shape, 1234, 0) != sweeps.random_ranking("head", shape, 1234, 1)
+    assert sweeps.random_ranking("head", shape, 1234, 0) != sweeps.random_ranking("head", shape, 99, 0)
+    assert sorted(sweeps.random_ranking("ffn", (LAYERS,), 1234, 2)) == list(range(LAYERS))
+    pruning = PruningSettings(head_percents=[0, 50], transfer_percents=[50], random_rankings=2)
+    assert pruning.random_head_grid == [(0.0, 0.0), (50.0, 0.0)]
+    random = {d: tmp_path / f"job/random/heads_{d}.parquet" for d in range(2)}
+    sweeps.head_pruning(
+        MODEL, TASKS[0], SHOT, head_scores=inputs["importance"][0], heads_out=tmp_path / "job/heads.parquet",
+        transfer={}, srcc=inputs["srcc"], importance=inputs["importance"], aggregate=inputs["aggregate"],
+        pruning=pruning, random=random, **COMMON,
+    )  # fmt: skip
+    assert len(count_evaluations) == 1 + 1 + 2  # own 0% and 50%; each draw's 50% (its 0% is shared)
+    tables = [pd.read_parquet(p) for p in random.values()]
+    assert [t.ranking_seed.unique().tolist() for t in tables] == [[0], [1]]
+    assert set(tables[0].ranking) == {"random"}
+    assert (
+        tables[0].acc.iloc[0] == pd.read_parquet(tmp_path / "job/heads.parquet").acc.iloc[0]
+    )  # 0%: same mask
+    docs = pd.read_parquet(stages.docs_path(random[0]))
+    assert set(docs.ranking_seed) == {0}
+    # the same draw from the same seed gives the same table in another job
+    again = tmp_path / "again/heads_0.parquet"
+    sweeps.head_pruning(
+        MODEL, TASKS[0], SHOT, head_scores=inputs["importance"][0], heads_out=tmp_path / "again/heads.parquet",
+        transfer={}, srcc=inputs["srcc"], importance=inputs["importance"], aggregate=inputs["aggregate"],
+        pruning=pruning, random={0: again}, **COMMON,
+    )  # fmt: skip
+    _same(random[0], again)

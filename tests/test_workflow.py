@@ -44,6 +44,9 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run, run_tin
     assert {"claim", "paper", "ours", "figure", "config"} <= set(claims.columns)
     heads_claim = claims[claims.claim.str.startswith("heads removable")]
     assert len(heads_claim) == 2  # one per sweep shot (0, 1)
+    # decided from the paired bootstrap interval over documents (issue 17)
+    assert set(heads_claim.verdict) <= {"reproduced", "not reproduced", "undecided"}
+    assert (heads_claim.low.astype(float) <= heads_claim.high.astype(float)).all()
     table1 = claims[claims.claim.str.startswith("cross-shot SRCC")]
     assert len(table1) == 3  # 0-1, 0-5, 1-5: importance runs at every shot
     # nothing left to do on a second run

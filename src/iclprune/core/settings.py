@@ -167,7 +167,9 @@ class ImportanceSettings(_Block):
 @dataclass(frozen=True)
 class PruningSettings(_Block):
     """The pruning grids, as percentages of heads or FFNs removed least-important first: the head and
-    FFN sweeps, the combined heads × FFNs grid, and the transfer sweeps (other tasks' rankings)."""
+    FFN sweeps, the combined heads × FFNs grid, and the transfer sweeps (other tasks' rankings).
+    ``random_rankings``: seeded random rankings swept beside every head and FFN sweep (the control: what
+    removing components regardless of importance costs); 0 = none."""
 
     BLOCK: ClassVar[str] = "pruning"
 
@@ -176,10 +178,13 @@ class PruningSettings(_Block):
     combined_head_percents: tuple[float, ...] = (0, 10, 20, 30, 40, 50, 60, 70)
     combined_ffn_percents: tuple[float, ...] = (0, 10, 20, 30, 40, 50)
     transfer_percents: tuple[float, ...] = (10, 30, 50, 70, 90)
+    random_rankings: int = 3
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            object.__setattr__(self, f.name, _percents(self.BLOCK, f.name, getattr(self, f.name)))
+            if f.name.endswith("_percents"):
+                object.__setattr__(self, f.name, _percents(self.BLOCK, f.name, getattr(self, f.name)))
+        _check_int(self.BLOCK, "random_rankings", self.random_rankings, 0)
 
     @property
     def head_grid(self) -> list[tuple[float, float]]:
@@ -190,6 +195,11 @@ class PruningSettings(_Block):
     def ffn_grid(self) -> list[tuple[float, float]]:
         """``(0, pct_ffns)`` points of the FFN sweep."""
         return [(0.0, p) for p in self.ffn_percents]
+
+    @property
+    def random_head_grid(self) -> list[tuple[float, float]]:
+        """``(pct_heads, 0)`` points of a random head ranking: the head sweep's and the transfer sweeps'."""
+        return [(p, 0.0) for p in sorted(set(self.head_percents) | set(self.transfer_percents))]
 
     @property
     def combined_grid(self) -> list[tuple[float, float]]:

@@ -3,21 +3,30 @@
 Each row is computed from result tables by a function here (never typed in); a claim whose inputs the
 run did not produce (e.g. a task pair absent from the config) is reported as ``not computed`` with the
 reason, so the table always lists every published claim.
+
+The pruning claims carry a 95% interval from a paired bootstrap over documents (resampled within each
+task, :mod:`iclprune.analysis.bootstrap`; seeded, so the table is the same on every run) and a verdict:
+``reproduced``, ``not reproduced``, or ``undecided`` when the interval straddles the paper's threshold.
+A fraction counts as removable only while the upper end of the drop's interval stays within 5 points.
+Claims without a document-level interval yet (rankings, agreement, induction) say ``not assessed``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iclprune.analysis.bootstrap import Bootstrap, removable, sweep_intervals, verdict
 from iclprune.core.io import read_table
 
-CLAIM_COLUMNS = ["claim", "paper", "ours", "unit", "figure", "note"]
+CLAIM_COLUMNS = ["claim", "paper", "ours", "low", "high", "verdict", "unit", "figure", "note"]
+MAX_DROP = 5.0  # points: the paper's "little loss" budget
+NOT_ASSESSED = "not assessed"
 
 
 @dataclass
@@ -34,20 +43,85 @@ class ResultTables:
     cross_shot: pd.DataFrame
     induction: pd.DataFrame
     retained: pd.DataFrame
+    head_docs: pd.DataFrame = field(default_factory=pd.DataFrame)  # per-document rows of the sweeps
+    ffn_docs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    combined_docs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def read(cls, paths: Mapping[str, Sequence[str | Path]]) -> ResultTables:
-        def cat(key: str) -> pd.DataFrame:
-            files = list(paths.get(key, []))
+        """The tables of ``paths`` (name → files); each sweep's per-document table is read from beside it
+        (``x/heads.parquet`` → ``x/heads.docs.parquet``, written before the sweep's summary)."""
+
+        def cat(files: Sequence[str | Path]) -> pd.DataFrame:
             return pd.concat([read_table(p) for p in files], ignore_index=True) if files else pd.DataFrame()
 
-        return cls(**{name: cat(name) for name in cls.__dataclass_fields__})
+        def docs(key: str) -> pd.DataFrame:
+            return cat([Path(p).with_name(Path(p).stem + ".docs.parquet") for p in paths.get(key, [])])
+
+        tables = {
+            name: cat(list(paths.get(name, []))) for name in cls.__dataclass_fields__ if "docs" not in name
+        }
+        sweeps = {"head_docs": "head_sweeps", "ffn_docs": "ffn_sweeps", "combined_docs": "combined"}
+        return cls(**tables, **{name: docs(key) for name, key in sweeps.items()})
 
 
-def _row(claim: str, paper: str, ours: Any, unit: str, figure: str, note: str = "") -> dict[str, Any]:
-    if isinstance(ours, float):
-        ours = f"{ours:.3g}"
-    return {"claim": claim, "paper": paper, "ours": ours, "unit": unit, "figure": figure, "note": note}
+def _row(
+    claim: str,
+    paper: str,
+    ours: Any,
+    unit: str,
+    figure: str,
+    note: str = "",
+    *,
+    low: float | str = "",
+    high: float | str = "",
+    verdict: str = NOT_ASSESSED,
+) -> dict[str, Any]:
+    def text(v: Any) -> Any:
+        return f"{v:.3g}" if isinstance(v, float) else v
+
+    return {"claim": claim, "paper": paper, "ours": text(ours), "low": text(low), "high": text(high),
+            "verdict": verdict, "unit": unit, "figure": figure, "note": note}  # fmt: skip
+
+
+def removable_claim(
+    docs: pd.DataFrame, sweeps: pd.DataFrame, column: str, shot: int, paper_pct: float, settings: Bootstrap
+) -> dict[str, Any]:
+    """The removable fraction of one shot's sweeps, decided from the interval of the mean drop: ``ours``
+    uses the drop's upper 95% bound (conservative), ``low``/``high`` the fractions that the upper and
+    lower bound allow; ``reproduced`` when even the upper bound allows ``paper_pct``."""
+    df = docs[docs.shot == shot] if not docs.empty else docs
+    if df.empty:  # no per-document tables (an older run): the point estimate only
+        return {"ours": max_fraction_within(sweeps, column, shot, MAX_DROP), "note": "no per-document tables"}
+    iv = sweep_intervals(df, column, settings=settings)
+    sure, maybe = removable(iv, column, MAX_DROP), removable(iv, column, MAX_DROP, bound="drop_low")
+    at = iv[iv[column] == paper_pct]
+    note = f"point estimate {removable(iv, column, MAX_DROP, bound='drop'):.3g}"
+    if not at.empty:
+        note += f"; drop at {paper_pct:g}%: {at['drop'].iloc[0]:.1f} [{at.drop_low.iloc[0]:.1f}, {at.drop_high.iloc[0]:.1f}]"
+    return {
+        "ours": sure, "low": sure, "high": maybe, "note": note,
+        "verdict": "reproduced" if sure >= paper_pct else "not reproduced" if maybe < paper_pct else "undecided",
+    }  # fmt: skip
+
+
+def combined_claim(
+    docs: pd.DataFrame, shot: int, heads: float, ffns: float, settings: Bootstrap
+) -> dict[str, Any]:
+    """The mean drop at ``heads``% + ``ffns``% pruned with its paired interval (None fields when absent)."""
+    df = docs[docs.shot == shot] if not docs.empty else docs
+    if df.empty:
+        return {}
+    df = df.assign(point=list(zip(df.pct_heads.astype(float), df.pct_ffns.astype(float), strict=True)))
+    iv = sweep_intervals(df, "point", reference=(0.0, 0.0), settings=settings)
+    at = iv[iv.point == (float(heads), float(ffns))]
+    if at.empty:
+        return {}
+    return {
+        "ours": float(at["drop"].iloc[0]),
+        "low": float(at.drop_low.iloc[0]),
+        "high": float(at.drop_high.iloc[0]),
+    }
 
 
 def max_fraction_within(sweeps: pd.DataFrame, column: str, shot: int, max_drop: float = 5.0) -> float | None:
@@ -88,31 +162,45 @@ def quartile_shares(scores: np.ndarray, top_frac: float = 0.1) -> list[float]:
 
 
 def compute_claims(
-    t: ResultTables, *, variant: str = "bansal", pairs: Sequence[Sequence[str]] = ()
+    t: ResultTables,
+    *,
+    variant: str = "bansal",
+    pairs: Sequence[Sequence[str]] = (),
+    bootstrap: Bootstrap = Bootstrap(),
 ) -> pd.DataFrame:
-    """Every published claim with this run's value (see method.md, "Published numbers")."""
+    """Every published claim with this run's value (see method.md, "Published numbers"); the pruning
+    claims with their 95% interval and verdict (``bootstrap``: replicates and seed)."""
     from iclprune.analysis.agreement import spearman, topk_overlap
 
     rows = []
     shots = sorted(set(t.head_sweeps.shot)) if not t.head_sweeps.empty else []
     for shot in shots:
-        pct = max_fraction_within(t.head_sweeps, "pct_heads", shot)
-        rows.append(
-            _row(f"heads removable with ≤5 points mean drop, {shot}-shot", "~70", pct, "% of heads", "fig05")
-        )
-    for shot in sorted(set(t.ffn_sweeps.shot)) if not t.ffn_sweeps.empty else []:
-        pct = max_fraction_within(t.ffn_sweeps, "pct_ffns", shot)
-        paper = "~20" if shot == 0 else "~10"
-        rows.append(
-            _row(f"FFNs removable with ≤5 points mean drop, {shot}-shot", paper, pct, "% of FFNs", "fig06")
-        )
-    for shot, heads, ffns, paper in ((0, 70, 20, "5"), (1, 70, 10, "6"), (5, 60, 20, "4")):
-        drop = combined_drop(t.combined, shot, heads, ffns) if not t.combined.empty else None
+        got = removable_claim(t.head_docs, t.head_sweeps, "pct_heads", shot, 70.0, bootstrap)
         rows.append(_row(
-            f"combined {heads}% heads + {ffns}% FFNs: mean accuracy drop, {shot}-shot", paper,
-            drop if drop is not None else "not computed", "points", "fig07",
-            "" if drop is not None else "shot or grid point not in this config",
+            f"heads removable with ≤5 points mean drop, {shot}-shot", "~70", got.pop("ours"), "% of heads",
+            "fig05", **got,
         ))  # fmt: skip
+    for shot in sorted(set(t.ffn_sweeps.shot)) if not t.ffn_sweeps.empty else []:
+        paper = 20.0 if shot == 0 else 10.0
+        got = removable_claim(t.ffn_docs, t.ffn_sweeps, "pct_ffns", shot, paper, bootstrap)
+        rows.append(_row(
+            f"FFNs removable with ≤5 points mean drop, {shot}-shot", f"~{paper:g}", got.pop("ours"), "% of FFNs",
+            "fig06", **got,
+        ))  # fmt: skip
+    for shot, heads, ffns, paper in ((0, 70, 20, 5.0), (1, 70, 10, 6.0), (5, 60, 20, 4.0)):
+        got = combined_claim(t.combined_docs, shot, heads, ffns, bootstrap)
+        drop = combined_drop(t.combined, shot, heads, ffns) if not t.combined.empty else None
+        claim = f"combined {heads}% heads + {ffns}% FFNs: mean accuracy drop, {shot}-shot"
+        if got:
+            rows.append(_row(
+                claim, f"{paper:g}", got["ours"], "points", "fig07", f"reproduced: the drop's upper bound ≤ {paper:g}",
+                low=got["low"], high=got["high"], verdict=verdict(got["low"], got["high"], paper),
+            ))  # fmt: skip
+        else:
+            rows.append(_row(
+                claim, f"{paper:g}", drop if drop is not None else "not computed", "points", "fig07",
+                "no per-document tables" if drop is not None else "shot or grid point not in this config",
+            ))  # fmt: skip
     if not t.aggregate.empty:
         for shot, df in t.aggregate[t.aggregate.variant == variant].groupby("shot"):
             m = df.pivot(index="layer", columns="head", values="score").sort_index().to_numpy()

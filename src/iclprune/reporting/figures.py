@@ -50,6 +50,11 @@ def _transfer_table(inputs: Inputs, percents: Sequence[float]) -> pd.DataFrame:
     return pd.concat([self_rows, _cat(inputs["other"])], ignore_index=True)
 
 
+def _random(inputs: Inputs) -> pd.DataFrame | None:
+    """The random-ranking control sweeps (input ``random``), or None when the config has none."""
+    return _cat(inputs["random"]) if inputs.get("random") else None
+
+
 def _srcc(inputs: Inputs, method: str) -> pd.DataFrame:
     df = _cat(inputs["srcc"])
     return df[df.method == method]
@@ -65,10 +70,10 @@ BUILDERS: dict[str, Callable[..., list[Path]]] = {
     ),
     "fig04": lambda i, o, **p: plotting.fig04_ffn_oracle(_cat(i["oracle"]), o),
     "fig05": lambda i, o, **p: plotting.fig05_head_pruning(
-        (df := _cat(i["sweeps"])), o, chance=_chance(sorted(set(df.task)))
+        (df := _cat(i["sweeps"])), o, chance=_chance(sorted(set(df.task))), random=_random(i)
     ),
     "fig06": lambda i, o, **p: plotting.fig06_ffn_pruning(
-        (df := _cat(i["sweeps"])), o, chance=_chance(sorted(set(df.task)))
+        (df := _cat(i["sweeps"])), o, chance=_chance(sorted(set(df.task))), random=_random(i)
     ),
     "fig07": lambda i, o, **p: plotting.fig07_combined_grid(_cat(i["grid"]), o),
     "fig08": lambda i, o, **p: plotting.fig08_cross_task_srcc(
@@ -80,6 +85,7 @@ BUILDERS: dict[str, Callable[..., list[Path]]] = {
         layout=p.get("layout", "mean"),
         chance=_chance(sorted(set(df.task))),
         tasks=p.get("tasks"),
+        random=_random(i),
     ),
     "fig10": lambda i, o, **p: plotting.fig10_induction_heatmaps(_cat(i["induction"]), o),
     "fig11": lambda i, o, **p: plotting.fig11_retained_capacity(_retained(i), o),

@@ -129,15 +129,20 @@ def claims(
     config_name: str,
     variant: str = "bansal",
     pairs: Sequence[Sequence[str]] = (),
+    seed: int = 1234,
 ) -> None:
-    """The claims table (``results/claims.tsv``): published numbers beside this run's, from the results."""
+    """The claims table (``results/claims.tsv``): published numbers beside this run's, from the results;
+    the pruning claims with a paired-bootstrap 95% interval over documents (seeded by ``seed``) and a
+    verdict."""
+    from iclprune.analysis.bootstrap import Bootstrap
     from iclprune.reporting.claims import ResultTables, compute_claims
 
-    table = compute_claims(ResultTables.read(paths), variant=variant, pairs=pairs)
+    bootstrap = Bootstrap(seed=seed)
+    table = compute_claims(ResultTables.read(paths), variant=variant, pairs=pairs, bootstrap=bootstrap)
     table.insert(len(table.columns), "config", config_name)
-    write_with_provenance(
-        table, out, {"config": config_name, "variant": variant, "pairs": [list(p) for p in pairs]}
-    )
+    params = {"config": config_name, "variant": variant, "pairs": [list(p) for p in pairs],
+              "bootstrap": {"n_boot": bootstrap.n_boot, "seed": bootstrap.seed, "level": bootstrap.level}}  # fmt: skip
+    write_with_provenance(table, out, params, seeds={"bootstrap": seed})
 
 
 __all__ = [

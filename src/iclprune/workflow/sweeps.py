@@ -93,7 +93,7 @@ class _Sweep:
     heads: list[tuple[int, int]] | None
     ffns: list[int] | None
     params: dict[str, Any]
-    columns: dict[str, str] = field(default_factory=dict)  # leading columns, e.g. ranking, ranking_task
+    columns: dict[str, Any] = field(default_factory=dict)  # leading columns, e.g. ranking, ranking_task
 
 
 def _plan_sweep(
@@ -117,6 +117,52 @@ def _plan_sweep(
         "ffn_scores": str(ffn_scores),
     }
     return _Sweep(Path(out), grid, heads, ffns, params)
+
+
+def random_ranking(kind: str, shape: tuple[int, ...], seed: int, draw: int) -> list:
+    """Random ranking number ``draw`` of the heads (``shape = (layers, heads)``) or FFNs (``(layers,)``)
+    of a model, from ``seed``: the same on every run and in every job, whatever the task."""
+    from iclprune.analysis.pruning import ffn_ranking, head_ranking
+
+    rng = np.random.default_rng([seed, draw, 0 if kind == "head" else 1])
+    scores = rng.random(shape)
+    return head_ranking(scores) if kind == "head" else ffn_ranking(scores)
+
+
+def _plan_random(
+    out: str | Path,
+    grid: Sequence[tuple[float, float]],
+    *,
+    kind: str,
+    shape: tuple[int, ...],
+    seed: int,
+    draw: int,
+) -> _Sweep:
+    """A sweep under random ranking ``draw`` (the control of every head and FFN sweep)."""
+    check_table_path(out)
+    grid = _check_grid(grid)
+    ranking = random_ranking(kind, shape, seed, draw)
+    params = {"grid": grid, "ranking": "random", "kind": kind, "seed": seed, "draw": draw}
+    heads, ffns = (ranking, None) if kind == "head" else (None, ranking)
+    return _Sweep(Path(out), grid, heads, ffns, params, {"ranking": "random", "ranking_seed": draw})
+
+
+def _random_plans(
+    random: Mapping[int, str | Path],
+    grid: Sequence[tuple[float, float]],
+    kind: str,
+    scores: str | Path,
+    variant: str,
+    seed: int,
+) -> list[_Sweep]:
+    """One random sweep per ``random`` output (draw → path), shaped like the model's ``scores`` table."""
+    if not random:
+        return []
+    shape = _scores(scores, variant).shape if kind == "head" else _scores(scores, kind="FFN").shape
+    return [
+        _plan_random(out, grid, kind=kind, shape=shape, seed=seed, draw=int(draw))
+        for draw, out in sorted(random.items())
+    ]
 
 
 def _plan_transfer(
@@ -228,12 +274,14 @@ def head_pruning(
     variant: str = "bansal",
     pruning: PruningSettings = PruningSettings(),
     evaluation: EvaluationSettings = EvaluationSettings(),
+    random: Mapping[int, str | Path] | None = None,
     data: str | Path | None = None,
 ) -> None:
     """One job's head experiments on ``task`` at ``shots``: the sweep under its own ranking
-    (``pruning.head_grid``, to ``heads_out``) and the transfer sweeps at ``pruning.transfer_percents``
-    (``transfer``: ranking → output, see :func:`transfer_sweep`), all on one resident model. Every input
-    is read and checked before the model loads."""
+    (``pruning.head_grid``, to ``heads_out``), the transfer sweeps at ``pruning.transfer_percents``
+    (``transfer``: ranking → output, see :func:`transfer_sweep`) and the random control (``random``: draw →
+    output, at the head and transfer percents, seeded by ``evaluation.seed``), all on one resident model.
+    Every input is read and checked before the model loads."""
     plans = [
         _plan_sweep(heads_out, pruning.head_grid, head_scores=head_scores, ffn_scores=None, variant=variant)
     ]
@@ -250,6 +298,9 @@ def head_pruning(
         )
         for ranking, out in transfer.items()
     ]
+    plans += _random_plans(
+        random or {}, pruning.random_head_grid, "head", head_scores, variant, evaluation.seed
+    )
     _run_sweeps(model, task, shots, plans, evaluation=evaluation, data=data)
 
 
@@ -265,11 +316,13 @@ def ffn_pruning(
     variant: str = "bansal",
     pruning: PruningSettings = PruningSettings(),
     evaluation: EvaluationSettings = EvaluationSettings(),
+    random: Mapping[int, str | Path] | None = None,
     data: str | Path | None = None,
 ) -> None:
-    """One job's FFN experiments on ``task`` at ``shots``: the FFN sweep (``pruning.ffn_grid``) and the
-    combined heads × FFNs grid (``pruning.combined_grid``), on one resident model; the combined grid's
-    ``pct_heads = 0`` points are the FFN sweep's and are evaluated once."""
+    """One job's FFN experiments on ``task`` at ``shots``: the FFN sweep (``pruning.ffn_grid``), the
+    combined heads × FFNs grid (``pruning.combined_grid``) and the random control (``random``: draw →
+    output, the FFN grid under seeded random FFN rankings), on one resident model; a mask common to two
+    sweeps (the combined grid's ``pct_heads = 0`` points are the FFN sweep's) is evaluated once."""
     plans = [
         _plan_sweep(ffns_out, pruning.ffn_grid, head_scores=None, ffn_scores=ffn_scores, variant=variant),
         _plan_sweep(
@@ -280,6 +333,7 @@ def ffn_pruning(
             variant=variant,
         ),
     ]
+    plans += _random_plans(random or {}, pruning.ffn_grid, "ffn", ffn_scores, variant, evaluation.seed)
     _run_sweeps(model, task, shots, plans, evaluation=evaluation, data=data)
 
 
@@ -308,4 +362,4 @@ def transfer_sweep(
     _run_sweeps(model, task, shots, [plan], evaluation=evaluation, data=data)
 
 
-__all__ = ["ffn_pruning", "head_pruning", "pruning_sweep", "transfer_sweep"]
+__all__ = ["ffn_pruning", "head_pruning", "pruning_sweep", "random_ranking", "transfer_sweep"]

@@ -188,6 +188,28 @@ def _chance_line(ax: Axes, value: float, label: str | None) -> None:
     ax.axhline(100.0 * value, color="0.45", linestyle=(0, (1, 1.5)), linewidth=0.9, label=label, zorder=1)
 
 
+def _random_band(
+    ax: Axes, random: pd.DataFrame | None, x: str, *, tasks: Sequence[str] | None = None
+) -> None:
+    """The random-ranking control as a grey band: per draw (``ranking_seed``) the accuracy at each ``x``
+    averaged over ``tasks`` (default: every task in ``random``), then the band from the lowest to the
+    highest draw. Nothing is drawn without rows."""
+    if random is None or random.empty:
+        return
+    d = random if tasks is None else random[random["task"].isin(list(tasks))]
+    if d.empty:
+        return
+    per_draw = (
+        d.groupby(["ranking_seed", "task", x], sort=True)["acc"].mean().groupby(["ranking_seed", x]).mean()
+    )
+    band = per_draw.groupby(x).agg(["min", "max"])
+    n = d["ranking_seed"].nunique()
+    ax.fill_between(
+        band.index, 100.0 * band["min"], 100.0 * band["max"], color="0.55", alpha=0.25, linewidth=0,
+        label=f"random ranking ({n} draw{'s' if n != 1 else ''})", zorder=0,
+    )  # fmt: skip
+
+
 def _lines_per_task(
     ax: Axes,
     data: pd.DataFrame,

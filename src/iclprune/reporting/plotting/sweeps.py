@@ -18,6 +18,7 @@ from iclprune.reporting.plotting._style import (
     _legend_right,
     _lines_per_task,
     _panel_row,
+    _random_band,
     _save,
     _shot_title,
     _task_colors,
@@ -41,8 +42,12 @@ def _sweep_figure(
     chance: Mapping[str, float] | None,
     shots: Sequence[int] | None,
     tasks: Sequence[str] | None,
+    random: pd.DataFrame | None = None,
 ) -> list[Path]:
     _require(sweeps, SWEEP_COLUMNS, name)
+    if random is not None and not random.empty:
+        _require(random, (*SWEEP_COLUMNS, "ranking_seed"), name)
+        random = random[random[other] == 0]
     chance_d = _check_chance(chance)
     sel = sweeps[sweeps[other] == 0]
     if sel.empty:
@@ -55,6 +60,8 @@ def _sweep_figure(
         for ax, shot in zip(axes, shot_list, strict=True):
             d = sel[sel["shot"] == shot]
             plotted = _task_order(d["task"].unique(), task_list)
+            if random is not None:
+                _random_band(ax, random[random["shot"] == shot], x, tasks=plotted)
             _lines_per_task(ax, d, x, "acc", task_list, colors, scale=100.0)
             level = _mean_chance(chance_d, plotted, name)
             if level is not None:
@@ -75,6 +82,7 @@ def fig05_head_pruning(
     *,
     shots: Sequence[int] | None = None,
     tasks: Sequence[str] | None = None,
+    random: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Fig 5: accuracy vs % of attention heads pruned (rows with ``pct_ffns == 0``), per shot.
 
@@ -88,6 +96,8 @@ def fig05_head_pruning(
         chance: task -> chance accuracy in [0, 1].
         shots: shot counts to draw (default all).
         tasks: task order for colours/legend (default sorted).
+        random: the random-ranking control, the same columns plus ``ranking_seed`` (one draw each): drawn
+            as a grey band from the lowest to the highest draw of the mean over the plotted tasks.
 
     Returns:
         ``[pdf, png]``.
@@ -105,6 +115,7 @@ def fig05_head_pruning(
         chance=chance,
         shots=shots,
         tasks=tasks,
+        random=random,
     )
 
 
@@ -115,6 +126,7 @@ def fig06_ffn_pruning(
     *,
     shots: Sequence[int] | None = None,
     tasks: Sequence[str] | None = None,
+    random: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Fig 6: accuracy vs % of FFNs pruned (rows with ``pct_heads == 0``), per shot.
 
@@ -130,6 +142,7 @@ def fig06_ffn_pruning(
         chance=chance,
         shots=shots,
         tasks=tasks,
+        random=random,
     )
 
 

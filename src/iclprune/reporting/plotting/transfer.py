@@ -21,6 +21,7 @@ from iclprune.reporting.plotting._style import (
     _drawing,
     _legend_right,
     _panel_row,
+    _random_band,
     _save,
     _shot_title,
 )
@@ -46,6 +47,7 @@ def fig09_transfer(
     shots: Sequence[int] | None = None,
     tasks: Sequence[str] | None = None,
     rankings: Sequence[str] | None = None,
+    random: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Figs 9, 16, 17 and OOD: accuracy of a target task pruned with another task's head ranking.
 
@@ -67,6 +69,8 @@ def fig09_transfer(
         shots: shot counts to draw (default all).
         tasks: target tasks (default all, sorted).
         rankings: rankings to draw (default those present, in the order self, high, low, aggregate).
+        random: the random-ranking control (``task, shot, pct_heads, acc, ranking_seed``), drawn as a grey
+            band (lowest to highest draw) at the percentages the transfer sweeps have.
 
     Returns:
         ``[pdf, png]``.
@@ -97,7 +101,17 @@ def fig09_transfer(
     mode = ("grid" if len(task_list) <= 4 else "mean") if layout == "auto" else layout
     per = sel.groupby(["task", "shot", "ranking", "pct_heads"], sort=True)["acc"].mean().reset_index()
 
+    if random is not None and not random.empty:
+        _require(random, ("task", "shot", "pct_heads", "acc", "ranking_seed"), name)
+        random = random[random["pct_heads"].isin(sel["pct_heads"].unique())]
+        if "pct_ffns" in random.columns:
+            random = random[random["pct_ffns"] == 0]
+
     def draw(ax: Axes, d: pd.DataFrame) -> None:
+        if random is not None:
+            _random_band(
+                ax, random[random["shot"] == d["shot"].iloc[0]], "pct_heads", tasks=d["task"].unique()
+            )
         for r in rank_list:
             dr = d[d["ranking"] == r].groupby("pct_heads", sort=True)["acc"].mean()
             if dr.empty:
