@@ -155,9 +155,12 @@ def random_outputs(kind):
     """Named outputs of a pruning job's random-ranking control: random_<draw>, random_<draw>_sidecar."""
     out = {}
     for r in RANDOM_DRAWS:
-        stem = f"results/pruning/{{model}}/{{task}}/{{shot}}shot/random/{kind}_{r}"
-        out[f"random_{r}"] = f"{stem}.parquet"
-        out[f"random_{r}_sidecar"] = f"{stem}.json"
+        out[f"random_{r}"] = (
+            f"results/pruning/{{model}}/{{task}}/{{shot}}shot/random/{kind}_{r}.parquet"
+        )
+        out[f"random_{r}_sidecar"] = (
+            f"results/pruning/{{model}}/{{task}}/{{shot}}shot/random/{kind}_{r}.json"
+        )
     return out
 
 
