@@ -30,7 +30,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# the micro benchmarks (about 6 min on a 2-core CPU); bench-workflow times whole workflow runs (about 45 min)
+# the micro benchmarks (about 6 min on a 2-core CPU); bench-workflow times whole workflow runs (32 min)
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 

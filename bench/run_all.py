@@ -2,7 +2,7 @@
 
 `make bench` runs the micro benchmarks (every bench/bench_*.py but the workflow timing, about 6 minutes on
 a 2-core CPU); `make bench-workflow` (`--workflow`) runs bench_workflow.py alone, which times whole
-workflow runs (about 45 minutes). `python bench/run_all.py bench_resume bench_pruned` runs only the named
+workflow runs (32 minutes). `python bench/run_all.py bench_resume bench_pruned` runs only the named
 scripts.
 
 Every output line `name: 1.234x [1.100, 1.300] n=5 bound=1.636 (timings)  # what` (or `name: 12.3 s`) is
