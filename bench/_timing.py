@@ -54,23 +54,6 @@ def check_bound(ratio: Ratio, bound: float | None) -> str | None:
     )
 
 
-def median_seconds(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` untimed runs."""
-    return statistics.median(seconds(fn, repeats=repeats, warmup=warmup))
-
-
-def seconds(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1) -> list[float]:
-    """Wall times of ``repeats`` runs of ``fn()`` after ``warmup`` untimed runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def side_by_side(
     fns: Mapping[str, Callable[[], object]], *, rounds: int = 5, warmup: int = 1
 ) -> dict[str, list[float]]:

@@ -100,13 +100,20 @@ def is_busy(load: float, cores: int | None = None) -> bool:
 
 
 def merge(
-    earlier: list[dict[str, str]], script: str, mine: list[dict[str, str]], *, busy: bool, force: bool
+    earlier: list[dict[str, str]],
+    script: str,
+    mine: list[dict[str, str]],
+    *,
+    busy: bool,
+    force: bool,
+    failed: bool = False,
 ) -> tuple[list[dict[str, str]], str | None]:
     """The rows to keep for ``script`` and, when its new rows are refused, why. New rows replace the
     script's earlier ones unless they were measured on a busy machine without ``force`` (and the script
-    has earlier rows to keep); a script that reported nothing keeps its earlier rows."""
+    has earlier rows to keep); a script that reported nothing, or failed (a ratio above its bound, say),
+    keeps its earlier rows."""
     old = [r for r in earlier if r.get("script") == script]
-    if not mine:
+    if not mine or (failed and old):
         return old, None
     if busy and not force and old:
         return (
@@ -178,10 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         busy = is_busy(before)
         stamp = {"load_before": f"{before:.2f}", "load_after": f"{after:.2f}", "busy": str(busy).lower(),
                  "cpu": cpu, "date": dt.date.today().isoformat()}  # fmt: skip
-        kept, why = merge(earlier, script.stem, [r | stamp for r in mine], busy=busy, force=args.force)
-        old = [r for r in earlier if r.get("script") == script.stem]
-        if bad and old:  # a failed script (a ratio above its bound, say) does not replace measured rows
-            kept = old
+        kept, why = merge(
+            earlier, script.stem, [r | stamp for r in mine], busy=busy, force=args.force, failed=bad
+        )
         if why:
             refused.append(why)
             print(why, file=sys.stderr, flush=True)

@@ -132,14 +132,9 @@ def max_fraction_within(sweeps: pd.DataFrame, column: str, shot: int, max_drop: 
     mean = df.groupby(column).acc.mean() * 100
     if 0 not in mean.index:
         return None
-    ok = mean.index[(mean[0] - mean) <= max_drop]
     # the fraction is removable only if every smaller fraction also stays within the budget
-    removable = 0.0
-    for pct in sorted(mean.index):
-        if pct not in ok:
-            break
-        removable = float(pct)
-    return removable
+    drops = pd.DataFrame({column: mean.index, "drop": (mean[0] - mean).to_numpy()}).sort_values(column)
+    return removable(drops, column, max_drop, bound="drop")
 
 
 def combined_drop(grid: pd.DataFrame, shot: int, heads: float, ffns: float) -> float | None:

@@ -148,17 +148,18 @@ def _plan_random(
 
 
 def _random_plans(
-    random: Mapping[int, str | Path],
-    grid: Sequence[tuple[float, float]],
-    kind: str,
-    scores: str | Path,
-    variant: str,
-    seed: int,
+    random: Mapping[int, str | Path], grid: Sequence[tuple[float, float]], kind: str, own: _Sweep, seed: int
 ) -> list[_Sweep]:
-    """One random sweep per ``random`` output (draw → path), shaped like the model's ``scores`` table."""
+    """One random sweep per ``random`` output (draw → path), over the components the job's ``own`` sweep
+    ranks (its checked scores cover every head, or every FFN, of the model)."""
     if not random:
         return []
-    shape = _scores(scores, variant).shape if kind == "head" else _scores(scores, kind="FFN").shape
+    if kind == "head":
+        assert own.heads is not None
+        shape: tuple[int, ...] = (1 + max(la for la, _ in own.heads), 1 + max(h for _, h in own.heads))
+    else:
+        assert own.ffns is not None
+        shape = (len(own.ffns),)
     return [
         _plan_random(out, grid, kind=kind, shape=shape, seed=seed, draw=int(draw))
         for draw, out in sorted(random.items())
@@ -298,9 +299,7 @@ def head_pruning(
         )
         for ranking, out in transfer.items()
     ]
-    plans += _random_plans(
-        random or {}, pruning.random_head_grid, "head", head_scores, variant, evaluation.seed
-    )
+    plans += _random_plans(random or {}, pruning.random_head_grid, "head", plans[0], evaluation.seed)
     _run_sweeps(model, task, shots, plans, evaluation=evaluation, data=data)
 
 
@@ -333,7 +332,7 @@ def ffn_pruning(
             variant=variant,
         ),
     ]
-    plans += _random_plans(random or {}, pruning.ffn_grid, "ffn", ffn_scores, variant, evaluation.seed)
+    plans += _random_plans(random or {}, pruning.ffn_grid, "ffn", plans[0], evaluation.seed)
     _run_sweeps(model, task, shots, plans, evaluation=evaluation, data=data)
 
 
