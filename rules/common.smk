@@ -164,6 +164,28 @@ def random_outputs(kind):
     return out
 
 
+HEAD_RANKINGS = list(PRUNING.rankings)
+RANKING_SCORES = {
+    "oracle": "results/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
+    "iterative": "results/iterative/{model}/{task}/{shot}shot/heads.parquet",
+}
+
+
+def ranked_inputs():
+    """Named inputs of a head-pruning job's other rankings (pruning.rankings): ranked_<name>."""
+    return {f"ranked_{r}": RANKING_SCORES[r] for r in HEAD_RANKINGS}
+
+
+def ranked_outputs():
+    """Named outputs of the sweeps under those rankings: ranked_<name>, ranked_<name>_sidecar."""
+    out = {}
+    for r in HEAD_RANKINGS:
+        stem = f"results/pruning/{{model}}/{{task}}/{{shot}}shot/ranked/{r}"
+        out[f"ranked_{r}"] = f"{stem}.parquet"
+        out[f"ranked_{r}_sidecar"] = f"{stem}.json"
+    return out
+
+
 def transfer_outputs(rankings):
     """Named outputs of a head-pruning job's transfer sweeps: <ranking>, <ranking>_sidecar."""
     out = {}

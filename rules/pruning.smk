@@ -3,6 +3,7 @@
 #   results/pruning/{model}/{task}/{shot}shot/{heads,ffns,combined}.parquet
 #   results/transfer/{model}/{task}/{shot}shot/{high,low,aggregate}.parquet
 #   results/pruning/{model}/{task}/{shot}shot/random/{heads,ffns}_{draw}.parquet (the random control)
+#   results/pruning/{model}/{task}/{shot}shot/ranked/{oracle,iterative}.parquet (other head rankings)
 
 
 wildcard_constraints:
@@ -10,7 +11,8 @@ wildcard_constraints:
 
 
 rule head_pruning:
-    """Head sweep under the task's own ranking + cross-task transfer (high/low SRCC partner, aggregate)."""
+    """Head sweep under the task's own ranking + cross-task transfer (high/low SRCC partner, aggregate)
+    + the random control + the oracle and iterative rankings (pruning.rankings)."""
     input:
         data=task_data,
         heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
@@ -20,9 +22,11 @@ rule head_pruning:
             task=TASKS,
         ),
         aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+        **ranked_inputs(),
     output:
         **transfer_outputs(TRANSFER_RANKINGS),
         **random_outputs("heads"),
+        **ranked_outputs(),
         sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
         sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
     log:

@@ -61,3 +61,13 @@ def random_outputs(snakemake) -> dict[int, str]:
         for name, path in snakemake.output.items()
         if name.startswith("random_") and not name.endswith("_sidecar")
     }
+
+
+def ranked(snakemake) -> dict[str, tuple[str, str]]:
+    """The job's sweeps under other head rankings, name → (scores table, output): inputs and outputs
+    ``ranked_<name>``."""
+    return {
+        name.split("_", 1)[1]: (snakemake.input[name], path)
+        for name, path in snakemake.output.items()
+        if name.startswith("ranked_") and not name.endswith("_sidecar")
+    }

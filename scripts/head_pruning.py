@@ -1,6 +1,7 @@
-"""Stage: a task's head sweep under its own ranking, its transfer sweeps and the random control, on one resident model."""
+"""Stage: a task's head sweep under its own ranking, its transfer sweeps, the random control and the sweeps
+under the oracle and iterative rankings, on one resident model."""
 
-from _common import data_manifest, random_outputs, setup
+from _common import data_manifest, random_outputs, ranked, setup
 
 from iclprune.core.settings import EvaluationSettings, PruningSettings
 from iclprune.workflow.sweeps import head_pruning
@@ -13,5 +14,5 @@ head_pruning(
     importance=list(sm.input.get("importance", [])), aggregate=sm.input.aggregate, variant=sm.params.variant,
     pruning=PruningSettings.from_dict(sm.params.pruning),
     evaluation=EvaluationSettings.from_dict(sm.params.evaluation), data=data_manifest(sm),
-    random=random_outputs(sm),
+    random=random_outputs(sm), ranked=ranked(sm),
 )  # fmt: skip

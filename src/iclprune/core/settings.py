@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Self
 METRICS = ("acc", "acc_norm", "acc_all", "em", "f1")
 NORMALIZERS = ("paper", "answer_tokens", "examples", "none")
 VARIANTS = ("bansal", "michel")
+HEAD_RANKINGS = ("oracle", "iterative")  # head rankings swept beside the gradient one (pruning.rankings)
 
 
 class SettingsError(ValueError):
@@ -169,7 +170,10 @@ class PruningSettings(_Block):
     """The pruning grids, as percentages of heads or FFNs removed least-important first: the head and
     FFN sweeps, the combined heads × FFNs grid, and the transfer sweeps (other tasks' rankings).
     ``random_rankings``: seeded random rankings swept beside every head and FFN sweep (the control: what
-    removing components regardless of importance costs); 0 = none."""
+    removing components regardless of importance costs); 0 = none. ``rankings``: the head rankings swept
+    beside the gradient one on every in-distribution task, over the head grid: ``oracle`` (each head knocked
+    out alone on the importance documents) and ``iterative`` (gradient importance re-scored every
+    ``iterative_step``% of heads removed)."""
 
     BLOCK: ClassVar[str] = "pruning"
 
@@ -179,12 +183,26 @@ class PruningSettings(_Block):
     combined_ffn_percents: tuple[float, ...] = (0, 10, 20, 30, 40, 50)
     transfer_percents: tuple[float, ...] = (10, 30, 50, 70, 90)
     random_rankings: int = 3
+    rankings: tuple[str, ...] = HEAD_RANKINGS
+    iterative_step: float = 10.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             if f.name.endswith("_percents"):
                 object.__setattr__(self, f.name, _percents(self.BLOCK, f.name, getattr(self, f.name)))
         _check_int(self.BLOCK, "random_rankings", self.random_rankings, 0)
+        if isinstance(self.rankings, str | bytes) or not isinstance(self.rankings, Sequence):
+            raise SettingsError(
+                f"{self.BLOCK}.rankings = {self.rankings!r}; expected a list of {', '.join(HEAD_RANKINGS)}"
+            )
+        for name in self.rankings:
+            _check_choice(self.BLOCK, "rankings", name, HEAD_RANKINGS)
+        object.__setattr__(self, "rankings", tuple(dict.fromkeys(self.rankings)))
+        step = self.iterative_step
+        if isinstance(step, bool) or not isinstance(step, int | float) or not 0 < step <= 100:
+            raise SettingsError(
+                f"{self.BLOCK}.iterative_step = {step!r}; expected a percentage of heads in (0, 100]"
+            )
 
     @property
     def head_grid(self) -> list[tuple[float, float]]:

@@ -362,6 +362,16 @@ def acc_all(acc: Sequence[float], groups: Sequence[tuple[Any, Any]]) -> float:
     return sum(per_question.values()) / len(per_question)
 
 
+def gold_index(task: Any, doc: dict[str, Any]) -> int:
+    """The index of a multiple-choice document's gold choice (its first, when lm-eval's target is a list)."""
+    gold = task.doc_to_target(doc)
+    if isinstance(gold, list):
+        gold = gold[0]
+    if not isinstance(gold, int):
+        gold = task.doc_to_choice(doc).index(gold)
+    return int(gold)
+
+
 def importance_examples(reqs: TaskRequests, lm: Any) -> list[Example]:
     """One :class:`Example` per document: its k-shot context and its gold continuation, encoded with
     lm-eval's own ``_encode_pair`` (so the answer carries the same leading space as in evaluation)."""
@@ -374,15 +384,8 @@ def importance_examples(reqs: TaskRequests, lm: Any) -> list[Example]:
     examples = []
     for doc_id, doc in reqs.docs:
         insts = sorted(by_doc[doc_id], key=lambda i: i.idx)
-        gold = task.doc_to_target(doc)
-        if task.OUTPUT_TYPE == "multiple_choice":
-            if isinstance(gold, list):
-                gold = gold[0]
-            if not isinstance(gold, int):
-                gold = task.doc_to_choice(doc).index(gold)
-            context, continuation = insts[gold].args
-        else:
-            context, continuation = insts[0].args
+        gold = gold_index(task, doc) if task.OUTPUT_TYPE == "multiple_choice" else 0
+        context, continuation = insts[gold].args
         ctx, cont = lm._encode_pair(context, continuation)
         examples.append(Example(tuple(ctx), tuple(cont)))
     return examples

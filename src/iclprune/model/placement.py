@@ -100,6 +100,8 @@ STAGES: dict[str, tuple[WorkloadKind, int, int]] = {
     "model": ("forward", 4000, 30),
     "importance": ("backward", 8000, 60),
     "ffn_oracle": ("forward", 8000, 120),
+    "head_oracle": ("forward", 8000, 240),  # every head knocked out alone on the importance documents
+    "iterative": ("backward", 8000, 120),  # gradient importance re-scored every pruning.iterative_step%
     "head_pruning": ("forward", 8000, 240),  # head sweep + three transfer sweeps
     "ffn_pruning": ("forward", 8000, 360),  # FFN sweep + combined grid
     "induction": ("forward", 8000, 120),
@@ -112,6 +114,8 @@ MINUTES_PER_BILLION = {
     "model": 1.0,
     "importance": 2.0,
     "ffn_oracle": 20.0,
+    "head_oracle": 120.0,
+    "iterative": 20.0,
     "head_pruning": 40.0,
     "ffn_pruning": 75.0,
     "induction": 1.0,

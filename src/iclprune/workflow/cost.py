@@ -9,9 +9,14 @@ importance      tasks × shots + ood_tasks × sweep shots     one forward + back
                                                             training documents (backward = 2 forwards)
 ffn_oracle      tasks × sweep shots                         ``layers + 1`` evaluations (full model +
                                                             each FFN knocked out)
-head_pruning    (tasks + ood_tasks) × sweep shots           ``len(head_percents)`` + 3 (OOD: 1) ×
-                                                            ``len(transfer_percents)`` (head sweep +
-                                                            transfer sweeps, one job)
+head_oracle     tasks × sweep shots (``pruning.rankings``)  ``1 + heads·(layers+1)/2`` passes over the
+                                                            ``n_docs`` importance documents (every head
+                                                            knocked out, resumed at its layer)
+iterative       tasks × sweep shots (``pruning.rankings``)  one forward + backward over the importance
+                                                            documents per re-scoring step
+head_pruning    (tasks + ood_tasks) × sweep shots           ``len(head_percents)`` × (1 + rankings) + 3
+                                                            (OOD: 1) × ``len(transfer_percents)`` (head
+                                                            sweeps + transfer sweeps, one job)
 ffn_pruning     tasks × sweep shots                         the distinct points of the FFN sweep and
                                                             the combined grid (one job; a shared
                                                             ``(0, pct_ffns)`` point is evaluated once)
@@ -48,7 +53,7 @@ GPU_MEMORY_BYTES = 80e9  # one 80 GB GPU (A100/H100)
 WEIGHT_OVERHEAD = 1.2  # weights × this must fit: activations, KV, CUDA context
 BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 TRANSFER_RANKINGS = 3  # high, low, aggregate (out-of-distribution tasks: aggregate only)
-STAGES = ("importance", "ffn_oracle", "head_pruning", "ffn_pruning", "induction")
+STAGES = ("importance", "ffn_oracle", "head_oracle", "iterative", "head_pruning", "ffn_pruning", "induction")
 
 
 class CostError(ValueError):
@@ -409,7 +414,8 @@ def estimate(
     imp = passes(tasks, "importance", n_docs, shots) + passes(ood, "importance", n_docs, sweep_shots)
     ev_in, ev_ood = passes(tasks, "eval", limit, sweep_shots), passes(ood, "eval", limit, sweep_shots)
     transfer = len(pruning["transfer_percents"])
-    head_in = len(pruning["head_percents"]) + TRANSFER_RANKINGS * transfer
+    rankings = list(pruning.get("rankings", ["oracle", "iterative"]))
+    head_in = len(pruning["head_percents"]) * (1 + len(rankings)) + TRANSFER_RANKINGS * transfer
     head_ood = len(pruning["head_percents"]) + transfer
     ffn_points = {(0.0, float(f)) for f in pruning["ffn_percents"]} | {
         (float(h), float(f))
@@ -431,6 +437,15 @@ def estimate(
     rows = [
         row("importance", n_in * len(shots) + len(ood) * n_sweep, imp, 1, backward=True),
         row("ffn_oracle", n_in * n_sweep, ev_in, g.n_layers + 1),
+    ]
+    imp_sweep = passes(tasks, "importance", n_docs, sweep_shots) if rankings else []
+    if "oracle" in rankings:  # layer forwards L + H·L(L+1)/2 per batch = 1 + H(L+1)/2 full passes
+        rows.append(row("head_oracle", n_in * n_sweep, imp_sweep, 1 + math.ceil(g.n_heads * (g.n_layers + 1) / 2)))
+    if "iterative" in rankings:
+        top = max((float(p) for p in pruning["head_percents"]), default=0.0)
+        steps = max(1, math.ceil(top / float(pruning.get("iterative_step", 10))))
+        rows.append(row("iterative", n_in * n_sweep, imp_sweep, steps, backward=True))
+    rows += [
         head_row,
         row("ffn_pruning", n_in * n_sweep, ev_in, len(ffn_points)),
     ]

@@ -276,16 +276,23 @@ def head_pruning(
     pruning: PruningSettings = PruningSettings(),
     evaluation: EvaluationSettings = EvaluationSettings(),
     random: Mapping[int, str | Path] | None = None,
+    ranked: Mapping[str, tuple[str | Path, str | Path]] | None = None,
     data: str | Path | None = None,
 ) -> None:
     """One job's head experiments on ``task`` at ``shots``: the sweep under its own ranking
     (``pruning.head_grid``, to ``heads_out``), the transfer sweeps at ``pruning.transfer_percents``
-    (``transfer``: ranking → output, see :func:`transfer_sweep`) and the random control (``random``: draw →
-    output, at the head and transfer percents, seeded by ``evaluation.seed``), all on one resident model.
-    Every input is read and checked before the model loads."""
+    (``transfer``: ranking → output, see :func:`transfer_sweep`), the random control (``random``: draw →
+    output, at the head and transfer percents, seeded by ``evaluation.seed``) and the sweeps under other
+    head rankings of the same task (``ranked``: ``oracle``/``iterative`` → (its scores table, output), over
+    ``pruning.head_grid``), all on one resident model. Every input is read and checked before the model
+    loads."""
     plans = [
         _plan_sweep(heads_out, pruning.head_grid, head_scores=head_scores, ffn_scores=None, variant=variant)
     ]
+    for name, (scores, out) in sorted((ranked or {}).items()):
+        plan = _plan_sweep(out, pruning.head_grid, head_scores=scores, ffn_scores=None, variant=name)
+        plan.columns = {"ranking": name}
+        plans.append(plan)
     plans += [
         _plan_transfer(
             task,
