@@ -180,9 +180,12 @@ def ranked_outputs():
     """Named outputs of the sweeps under those rankings: ranked_<name>, ranked_<name>_sidecar."""
     out = {}
     for r in HEAD_RANKINGS:
-        stem = f"results/pruning/{{model}}/{{task}}/{{shot}}shot/ranked/{r}"
-        out[f"ranked_{r}"] = f"{stem}.parquet"
-        out[f"ranked_{r}_sidecar"] = f"{stem}.json"
+        out[f"ranked_{r}"] = (
+            f"results/pruning/{{model}}/{{task}}/{{shot}}shot/ranked/{r}.parquet"
+        )
+        out[f"ranked_{r}_sidecar"] = (
+            f"results/pruning/{{model}}/{{task}}/{{shot}}shot/ranked/{r}.json"
+        )
     return out
 
 
@@ -350,6 +353,8 @@ def build_figures():
             },
             options={"percents": percents, "layout": "grid", "tasks": OOD_TASKS},
         )
+    for figure in figures.values():  # error bands: a paired bootstrap seeded by the config's seed
+        figure["options"]["seed"] = config["seed"]
     return figures
 
 

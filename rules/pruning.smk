@@ -14,6 +14,7 @@ rule head_pruning:
     """Head sweep under the task's own ranking + cross-task transfer (high/low SRCC partner, aggregate)
     + the random control + the oracle and iterative rankings (pruning.rankings)."""
     input:
+        **ranked_inputs(),
         data=task_data,
         heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
         srcc="results/agreement/{model}/{shot}shot/cross_task.tsv",
@@ -22,7 +23,6 @@ rule head_pruning:
             task=TASKS,
         ),
         aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
-        **ranked_inputs(),
     output:
         **transfer_outputs(TRANSFER_RANKINGS),
         **random_outputs("heads"),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from iclprune.analysis.importance import HeadImportance, head_importance
+from iclprune.analysis.importance_bootstrap import DocScores, reaggregate
 from iclprune.evaluate.batching import Example, encode_pair
 from iclprune.model.models import tiny_model
 from iclprune.model.sites import resolve
@@ -158,6 +160,61 @@ def test_normalisers_and_long_table() -> None:
     assert float(row.score.iloc[0]) == paper.bansal[2, 1]
 
 
+@pytest.mark.parametrize("normalizer", ["paper", "answer_tokens", "examples", "none"])
+def test_per_example_sums_reaggregate_to_the_scores(normalizer: str) -> None:
+    """The identity resample of the per-example sums gives the scores (to 1e-12), through the in-memory
+    sums and through the long per-document table; the counts add up to the totals."""
+    model = tiny_model("opt", seed=17, dtype="float64")
+    examples = _examples(7, seed=5)
+    result = head_importance(model, examples, batch_size=3, normalizer=normalizer)
+    n, (L, H) = len(examples), result.bansal.shape
+    assert result.doc_abs.shape == result.doc_signed.shape == (n, L, H)
+    assert int(result.doc_n_positions.sum()) == result.n_positions
+    assert int(result.doc_n_answer_tokens.sum()) == result.n_answer_tokens
+    assert result.doc_n_positions.tolist() == [len(e.context) + len(e.continuation) - 1 for e in examples]
+    ids = [100 + 3 * i for i in range(n)]
+    frame = result.to_docs_frame(ids)
+    assert list(frame.columns) == [
+        "doc_id", "layer", "head", "abs_sum", "signed_sum", "n_positions", "n_answer_tokens", "normalizer",
+    ]  # fmt: skip
+    assert len(frame) == n * L * H
+    assert sorted(set(frame.doc_id)) == ids
+    for variant in ("bansal", "michel"):
+        want = result.scores(variant)
+        np.testing.assert_allclose(result.doc_scores().scores(variant), want, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(
+            result.doc_scores().scores(variant, np.arange(n)), want, rtol=1e-12, atol=0
+        )
+        np.testing.assert_allclose(reaggregate(frame, variant=variant), want, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(
+            reaggregate(frame.sample(frac=1.0, random_state=0), np.arange(n), variant=variant),
+            want, rtol=1e-12, atol=0,
+        )  # fmt: skip
+    # each example's sums are the sums of its own tokens: the same as scoring it alone
+    alone = head_importance(model, examples[2:3], normalizer="none")
+    np.testing.assert_allclose(result.doc_abs[2], alone.bansal, rtol=1e-9)
+    np.testing.assert_allclose(np.abs(result.doc_signed[2]), alone.michel, rtol=1e-9)
+
+
+def test_a_resample_equals_scoring_the_resampled_examples() -> None:
+    """Re-aggregating on a resample (repeats included) gives what scoring those examples gives."""
+    model = tiny_model("llama", seed=18, dtype="float64")
+    examples = _examples(6, seed=6)
+    docs = head_importance(model, examples, batch_size=4).doc_scores()
+    index = [4, 0, 0, 5, 2, 4]
+    again = head_importance(model, [examples[i] for i in index], batch_size=4)
+    for variant in ("bansal", "michel"):
+        np.testing.assert_allclose(docs.scores(variant, index), again.scores(variant), rtol=1e-9)
+    frame = docs.to_frame()
+    back = DocScores.from_frame(frame)
+    np.testing.assert_array_equal(back.abs_sum, docs.abs_sum)
+    np.testing.assert_array_equal(back.n_answer_tokens, docs.n_answer_tokens)
+    with pytest.raises(ValueError, match="one row per document and head"):
+        DocScores.from_frame(frame.iloc[1:])
+    with pytest.raises(ValueError, match="index must be positions"):
+        docs.scores("bansal", [6])
+
+
 def test_long_contexts_are_truncated_from_the_left() -> None:
     model = tiny_model("opt", seed=16)
     ex = Example(tuple(range(3, 40)), (5, 6))
@@ -199,3 +256,26 @@ def test_encode_pair_moves_trailing_space_to_the_continuation() -> None:
     ex = encode_pair(tok, "Question: is it? Answer: ", "yes")
     assert ex == encode_pair(tok, "Question: is it? Answer:", " yes")
     assert len(ex.continuation) == 1
+
+
+def test_the_stage_writes_the_per_document_table_before_the_scores(tmp_path) -> None:
+    """``heads.docs.parquet`` beside ``heads.parquet``: lm-eval's doc ids, and the identity resample of its
+    sums gives the stage's scores."""
+    from iclprune.core.settings import ImportanceSettings
+    from iclprune.workflow import stages
+
+    out = tmp_path / "heads.parquet"
+    stages.head_importance(
+        {"source": "tiny:llama", "dtype": "float32"}, "icl_antonyms", 1, out,
+        importance=ImportanceSettings(n_docs=3, batch_size=2),
+    )  # fmt: skip
+    docs = pd.read_parquet(tmp_path / "heads.docs.parquet")
+    scores = pd.read_parquet(out)
+    assert list(docs.columns[:3]) == ["task", "shot", "doc_id"]
+    assert set(docs.task) == {"icl_antonyms"}
+    assert set(docs.shot) == {1}
+    assert sorted(set(docs.doc_id)) == [0, 1, 2]  # the first three training documents
+    assert (tmp_path / "heads.docs.parquet").stat().st_mtime_ns <= out.stat().st_mtime_ns
+    for variant in ("bansal", "michel"):
+        want = scores[scores.variant == variant].pivot(index="layer", columns="head", values="score")
+        np.testing.assert_allclose(reaggregate(docs, variant=variant), want.to_numpy(), rtol=1e-12)

@@ -49,7 +49,8 @@ def test_resumed_oracle_equals_one_full_forward_per_knockout(tiny) -> None:
     fast, fast_docs = head_oracle(tiny, reqs)
     slow, slow_docs = head_oracle(tiny, reqs, resume=False)
     L, H = resolve(tiny.model).shape
-    assert list(fast.columns) == ORACLE_COLUMNS and len(fast) == L * H
+    assert list(fast.columns) == ORACLE_COLUMNS
+    assert len(fast) == L * H
     assert (fast.variant == "oracle").all()
     np.testing.assert_allclose(fast.score, slow.score, atol=1e-4, rtol=0)
     np.testing.assert_allclose(fast.acc_drop, slow.acc_drop, atol=1e-9)
@@ -174,3 +175,22 @@ def test_iterative_rescores_with_the_removed_heads_masked(tiny) -> None:
 def test_iterative_refuses_bad_settings(tiny, kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         iterative_head_ranking(tiny.model, _examples(tiny, 2), **kwargs)
+
+
+@pytest.mark.parametrize("family", ["opt", "llama", "gpt_neox"])
+def test_several_knockouts_per_forward_equal_one_at_a_time(family) -> None:
+    """Masks that start at one layer, tiled into one forward (mask_batch), give each mask's own responses."""
+    ev = _tiny(family)
+    reqs = build_requests(task_config(TASK), 1, limit=4)
+    L, H = resolve(ev.model).shape
+    masks = [Mask()] + [Mask(heads=frozenset({(layer, h)})) for layer in range(L) for h in range(H)]
+    masks.append(Mask(ffns=frozenset({1})))
+    ex = ev.examples(reqs)
+    one = masked_loglikelihoods(ev.model, ex, masks, batch_size=3)
+    for mask_batch in (2, H):
+        tiled = masked_loglikelihoods(ev.model, ex, masks, batch_size=3, mask_batch=mask_batch)
+        for a, b in zip(one, tiled, strict=True):
+            np.testing.assert_allclose([x[0] for x in a], [x[0] for x in b], atol=1e-5, rtol=0)
+            assert [x[1] for x in a] == [x[1] for x in b]
+    with pytest.raises(ValueError, match="mask_batch=0"):
+        masked_loglikelihoods(ev.model, ex, masks, mask_batch=0)

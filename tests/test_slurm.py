@@ -202,7 +202,7 @@ def test_local_slurm_up_is_idempotent_and_schedules_fake_gpus(local_slurm: None)
 def test_jobs_went_through_sbatch_with_the_users_partition_and_account(slurm_run: SlurmRun) -> None:
     rules = sorted(info["Rule"] for info in slurm_run.jobs.values())
     expected = ["model", *["head_importance"] * 3, "aggregate_importance", "cross_task_agreement", "head_pruning",
-                "figure_fig13_task_importance_1shot"]  # fmt: skip
+                "head_oracle", "iterative_ranking", "figure_fig13_task_importance_1shot"]  # fmt: skip
     assert rules == sorted(expected), slurm_run.jobs
     for info in slurm_run.jobs.values():
         assert info["Partition"] == PARTITION, info

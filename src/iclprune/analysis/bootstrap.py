@@ -8,6 +8,9 @@ point's accuracy minus the point's, in the same replicate. Intervals are the 2.5
 of ``n_boot`` replicates (the percentile bootstrap). With a fixed ``seed`` the replicates, and therefore
 the intervals, are the same on every run.
 
+Head importance is bootstrapped over its documents in :mod:`iclprune.analysis.importance_bootstrap`;
+:func:`sign_verdict` and :func:`consistency_verdict` decide its claims.
+
 No torch: the claims table and the figures use this.
 """
 
@@ -148,4 +151,34 @@ def verdict(low: float, high: float, threshold: float, *, at_most: bool = True) 
     return "reproduced" if low >= threshold else "not reproduced" if high < threshold else "undecided"
 
 
-__all__ = ["Bootstrap", "interval", "removable", "replicates", "sweep_intervals", "verdict"]
+def sign_verdict(lows: object, highs: object) -> str:
+    """A "positive" claim over one or more intervals (e.g. every task pair's SRCC): ``reproduced`` when
+    every interval lies above 0, ``not reproduced`` when some interval lies below 0, else ``undecided``
+    (NaN bounds count as neither)."""
+    lo = np.atleast_1d(np.asarray(lows, dtype=float))
+    hi = np.atleast_1d(np.asarray(highs, dtype=float))
+    if lo.size == 0 or lo.shape != hi.shape:
+        raise ValueError(f"{lo.size} lower and {hi.size} upper bounds; expected one of each per interval")
+    return "reproduced" if (lo > 0).all() else "not reproduced" if (hi < 0).any() else "undecided"
+
+
+def consistency_verdict(
+    low: float, high: float, published: float, published_high: float | None = None
+) -> str:
+    """A published value (or range ``[published, published_high]``) checked against an interval:
+    ``reproduced`` when they overlap (the interval holds the value), ``not reproduced`` otherwise (a NaN
+    bound too)."""
+    top = published if published_high is None else published_high
+    return "reproduced" if low <= top and published <= high else "not reproduced"
+
+
+__all__ = [
+    "Bootstrap",
+    "consistency_verdict",
+    "interval",
+    "removable",
+    "replicates",
+    "sign_verdict",
+    "sweep_intervals",
+    "verdict",
+]

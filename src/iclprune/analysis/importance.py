@@ -11,6 +11,10 @@ parameter is frozen while scoring).
   (``normalizer="paper"``; other normalisers behind the flag).
 * ``michel`` (Michel et al. 2019): ``|Σ_b Σ_t dot| / #examples`` = ``|dL/dξ_h|`` for a head gate ``ξ_h = 1``.
 
+Each example's share is kept too (``doc_abs``: ``Σ_t |dot|``, ``doc_signed``: ``Σ_t dot``, per head, and its
+counts), so the scores can be re-aggregated on any resample of the documents
+(:mod:`iclprune.analysis.importance_bootstrap`, the one formula both use: :func:`normalise`).
+
 The loss of a batch is the sum over its examples of each example's mean NLL of its continuation tokens,
 so batching and padding never change a score (padded positions are masked out of every sum).
 """
@@ -29,6 +33,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from iclprune.analysis.importance_bootstrap import DocScores, normalise
 from iclprune.core.components import head_table
 from iclprune.evaluate.batching import Example, PaddingSide, batch_loss, collate, model_max_length, truncate
 from iclprune.model.sites import Sites, resolve
@@ -42,7 +47,9 @@ Normalizer = Literal["paper", "answer_tokens", "examples", "none"]
 
 @dataclass
 class HeadImportance:
-    """Scores of every head, ``(layers, heads)`` per variant, plus the counts behind the normalisers."""
+    """Scores of every head, ``(layers, heads)`` per variant, plus the counts behind the normalisers; with
+    the per-example sums ``doc_abs``/``doc_signed`` ``(n_examples, layers, heads)`` and counts
+    ``doc_n_positions`` (``N_i − 1``)/``doc_n_answer_tokens``, in the order of the examples given."""
 
     bansal: np.ndarray
     michel: np.ndarray
@@ -51,6 +58,10 @@ class HeadImportance:
     n_answer_tokens: int
     normalizer: Normalizer
     meta: dict[str, Any] = field(default_factory=dict)
+    doc_abs: np.ndarray | None = field(default=None, repr=False)
+    doc_signed: np.ndarray | None = field(default=None, repr=False)
+    doc_n_positions: np.ndarray | None = field(default=None, repr=False)
+    doc_n_answer_tokens: np.ndarray | None = field(default=None, repr=False)
 
     def scores(self, variant: Variant) -> np.ndarray:
         """The ``(layers, heads)`` matrix of one variant."""
@@ -65,6 +76,21 @@ class HeadImportance:
             m = self.scores(variant)
             frames.append(head_table(score=m).assign(variant=variant)[["variant", "layer", "head", "score"]])
         return pd.concat(frames, ignore_index=True)
+
+    def doc_scores(self, doc_ids: Sequence[int] | None = None) -> DocScores:
+        """The per-example sums as :class:`DocScores` (``doc_ids``: one per example; default 0..n−1), whose
+        ``scores(variant, index)`` re-aggregates them on a resample of the examples."""
+        if self.doc_abs is None or self.doc_signed is None:
+            raise ValueError("this HeadImportance has no per-example sums")
+        return DocScores(
+            self.doc_abs, self.doc_signed, self.doc_n_positions, self.doc_n_answer_tokens,
+            normalizer=self.normalizer, doc_ids=None if doc_ids is None else np.asarray(doc_ids),
+        )  # fmt: skip
+
+    def to_docs_frame(self, doc_ids: Sequence[int] | None = None) -> pd.DataFrame:
+        """Long per-example table ``doc_id, layer, head, abs_sum, signed_sum, n_positions,
+        n_answer_tokens, normalizer`` (``doc_id``: ``doc_ids``, e.g. lm-eval's, else the example index)."""
+        return self.doc_scores(doc_ids).to_frame()
 
 
 @contextmanager
@@ -137,7 +163,8 @@ def head_importance(
         label: what is being scored (e.g. ``"task 'icl_copa', 5-shot"``), named in a NaN/Inf error.
 
     Returns:
-        :class:`HeadImportance` with ``(layers, heads)`` float64 matrices for ``bansal`` and ``michel``.
+        :class:`HeadImportance` with ``(layers, heads)`` float64 matrices for ``bansal`` and ``michel``, and
+        the per-example sums behind them (``doc_abs``, ``doc_signed``: ``(n_examples, layers, heads)``).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}; expected a positive integer")
@@ -158,8 +185,12 @@ def head_importance(
     L, H = sites.shape
     abs_sum = torch.zeros(L, H, dtype=torch.float64)
     signed_sum = torch.zeros(L, H, dtype=torch.float64)
-    n_positions = sum(len(e.context) + len(e.continuation) - 1 for e in items)
-    n_answer = sum(len(e.continuation) for e in items)
+    doc_abs = torch.zeros(len(items), L, H, dtype=torch.float64)  # per example, in the given order
+    doc_signed = torch.zeros(len(items), L, H, dtype=torch.float64)
+    doc_positions = np.array([len(e.context) + len(e.continuation) - 1 for e in items], dtype=np.int64)
+    doc_answer = np.array([len(e.continuation) for e in items], dtype=np.int64)
+    n_positions = int(doc_positions.sum())
+    n_answer = int(doc_answer.sum())
     starts = range(0, len(order), batch_size)
     with frozen(model), torch.enable_grad(), token_head_gates(model, sites) as gates:
         for start in tqdm(starts, desc="head importance", disable=not progress, unit="batch"):
@@ -183,21 +214,19 @@ def head_importance(
                 )
             dots = torch.autograd.grad(loss, gates, allow_unused=True)
             valid = batch.attention_mask.unsqueeze(-1).to(torch.float64).cpu()
+            rows = torch.tensor(order[start : start + batch_size])  # the batch's examples, given order
             for layer, dot in enumerate(dots):
                 if dot is None:  # the layer cannot reach the loss (no answer token after it)
                     continue
                 dot = dot.double().cpu() * valid
-                abs_sum[layer] += dot.abs().sum(dim=(0, 1))
+                magnitude = dot.abs()
+                abs_sum[layer] += magnitude.sum(dim=(0, 1))
                 signed_sum[layer] += dot.sum(dim=(0, 1))
-    bansal = abs_sum.numpy().copy()
-    if normalizer == "paper":
-        bansal[:-1] /= n_positions
-        bansal[-1] /= n_answer
-    elif normalizer == "answer_tokens":
-        bansal /= n_answer
-    elif normalizer == "examples":
-        bansal /= len(items)
-    michel = np.abs(signed_sum.numpy()) / len(items)
+                doc_abs[rows, layer] = magnitude.sum(dim=1)
+                doc_signed[rows, layer] = dot.sum(dim=1)
+    bansal, michel = normalise(
+        abs_sum.numpy(), signed_sum.numpy(), len(items), n_positions, n_answer, normalizer
+    )
     for name, m in (("bansal", bansal), ("michel", michel)):
         if not np.isfinite(m).all():
             bad = np.argwhere(~np.isfinite(m))[0]
@@ -213,4 +242,8 @@ def head_importance(
         n_answer_tokens=n_answer,
         normalizer=normalizer,
         meta={"batch_size": batch_size, "padding_side": padding_side, "max_length": limit},
+        doc_abs=doc_abs.numpy(),
+        doc_signed=doc_signed.numpy(),
+        doc_n_positions=doc_positions,
+        doc_n_answer_tokens=doc_answer,
     )

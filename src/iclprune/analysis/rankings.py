@@ -7,7 +7,8 @@ flatter itself.
 * **Oracle** (:func:`head_oracle`): every head knocked out alone; its score is the drop in mean gold
   log-likelihood (nats; positive = the model needs the head), with the drop in accuracy beside it. Each
   knock-out starts from the clean residual stream entering its layer
-  (:func:`iclprune.evaluate.resume.masked_loglikelihoods`), one clean pass per batch for all of them: an
+  (:func:`iclprune.evaluate.resume.masked_loglikelihoods`), one clean pass per batch for all of them, the
+  heads of one layer ``evaluation.mask_batch`` at a time in one tiled forward: an
   ``L``-layer model with ``H`` heads runs ``L + H·L(L+1)/2`` decoder-layer forwards per batch instead of
   ``L·(L·H + 1)``, and unembeds at the continuation positions only. The responses are lm-eval's
   ``(loglik, is_greedy)``, turned into metrics by lm-eval's own ``process_results``
@@ -51,11 +52,17 @@ def _doc_rows(reqs: TaskRequests, resps: Sequence[tuple[float, bool]]) -> dict[s
     """Per document of ``reqs``: lm-eval's accuracy and the gold choice's log-likelihood."""
     result = score_responses(reqs, resps)
     if "acc" not in result.per_doc:
-        raise ValueError(f"task {reqs.name!r} gives no per-document acc; the head oracle needs multiple choice")
+        raise ValueError(
+            f"task {reqs.name!r} gives no per-document acc; the head oracle needs multiple choice"
+        )
     golds = {int(doc_id): gold_index(reqs.task, doc) for doc_id, doc in reqs.docs}
     per_doc = result.per_doc
     gold_ll = [float(ll[golds[int(d)]]) for d, ll in zip(per_doc.doc_id, per_doc.loglik, strict=True)]
-    return {"doc_id": [int(d) for d in per_doc.doc_id], "acc": [float(a) for a in per_doc.acc], "gold_loglik": gold_ll}
+    return {
+        "doc_id": [int(d) for d in per_doc.doc_id],
+        "acc": [float(a) for a in per_doc.acc],
+        "gold_loglik": gold_ll,
+    }
 
 
 def head_oracle(
@@ -147,6 +154,7 @@ def _resumed(
         lambda size: masked_loglikelihoods(
             evaluator.model, examples, masks, batch_size=size, max_length=lm.max_length,
             softmax_dtype=lm.softmax_dtype, autocast_dtype=lm.mixed_precision_dtype, progress=progress,
+            mask_batch=evaluator.mask_batch,
         ),
         evaluator.batch_size, what="head oracle resume",
         at_one=lambda: "out of memory in the head oracle's residual resume even at batch size 1; set "
@@ -165,9 +173,13 @@ def _tables(
         for h in range(n_heads):
             d = done[(layer, h)]
             if d["doc_id"] != base["doc_id"]:
-                raise RuntimeError(f"knock-out of head {layer}:{h} scored other documents than the full model")
+                raise RuntimeError(
+                    f"knock-out of head {layer}:{h} scored other documents than the full model"
+                )
             ll, acc = float(np.mean(d["gold_loglik"])), float(np.mean(d["acc"]))
-            rows.append(("oracle", layer, h, base_ll - ll, 100.0 * (base_acc - acc), base_ll, ll, base_acc, acc))
+            rows.append(
+                ("oracle", layer, h, base_ll - ll, 100.0 * (base_acc - acc), base_ll, ll, base_acc, acc)
+            )
     for (layer, h), d in sorted(done.items()):
         docs.append(pd.DataFrame(d).assign(layer=layer, head=h))
     docs_df = pd.concat(docs, ignore_index=True)[ORACLE_DOC_COLUMNS]
@@ -225,8 +237,13 @@ def iterative_head_ranking(
     while len(order) < total:
         with masked(model, Mask(heads=frozenset(removed))):
             scores = head_importance(
-                model, examples, batch_size=batch_size, normalizer=normalizer,  # type: ignore[arg-type]
-                pad_token_id=pad_token_id, max_length=max_length, label=f"{label} step {step}",
+                model,
+                examples,
+                batch_size=batch_size,
+                normalizer=normalizer,  # type: ignore[arg-type]
+                pad_token_id=pad_token_id,
+                max_length=max_length,
+                label=f"{label} step {step}",
             ).scores(variant)  # type: ignore[arg-type]
         present = [int(i) for i in rank_ascending(scores) if divmod(int(i), n_heads) not in removed]
         last = len(order) + per_step >= target
@@ -244,4 +261,10 @@ def iterative_head_ranking(
     )
 
 
-__all__ = ["ITERATIVE_COLUMNS", "ORACLE_COLUMNS", "ORACLE_DOC_COLUMNS", "head_oracle", "iterative_head_ranking"]
+__all__ = [
+    "ITERATIVE_COLUMNS",
+    "ORACLE_COLUMNS",
+    "ORACLE_DOC_COLUMNS",
+    "head_oracle",
+    "iterative_head_ranking",
+]

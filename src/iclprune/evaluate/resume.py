@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from iclprune.core.components import Mask
 from iclprune.evaluate.batching import Example, model_max_length, vocab_logprobs
 from iclprune.model.sites import OutputSites, Sites, resolve, resolve_output
-from iclprune.model.surgery import masked
+from iclprune.model.surgery import masked, variants_masked
 
 Response = tuple[float, bool]  # (log-likelihood of the continuation, is_greedy), as lm-eval returns
 
@@ -147,6 +147,38 @@ def run_from(sites: Sites, start: int, inputs: LayerInputs) -> torch.Tensor:
     return h
 
 
+def _tile(value: Any, batch: int, times: int) -> Any:
+    """A recorded layer argument for ``times`` variant-major copies of a batch of ``batch`` rows: tensors
+    of two or more dimensions whose first is ``batch`` are repeated along it (hidden states, positions,
+    attention masks, rotary tables); tuples and lists element-wise; anything else as it is."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() >= 2 and value.shape[0] == batch:
+            return value.repeat(times, *[1] * (value.dim() - 1))
+        return value
+    if isinstance(value, tuple | list):
+        return type(value)(_tile(v, batch, times) for v in value)
+    return value
+
+
+def run_tiled(sites: Sites, start: int, inputs: LayerInputs, times: int) -> torch.Tensor:
+    """:func:`run_from` on ``times`` variant-major copies of the batch (for
+    :func:`iclprune.model.surgery.variants_masked`): the last layer's output ``(times·B, T, d_model)``."""
+    batch = inputs.hidden[start].shape[0]
+    h = _tile(inputs.hidden[start], batch, times)
+    for j in range(start, sites.n_layers):
+        args, kwargs = _tile(inputs.args[j], batch, times), _tile(inputs.kwargs[j], batch, times)
+        h = _hidden(sites.layers[j].layer(h, *args, **kwargs))
+    return h
+
+
+def _groups(starts: Sequence[int], mask_batch: int) -> list[list[int]]:
+    """Mask indices grouped by start layer (first-seen order), each group cut into runs of ``mask_batch``."""
+    by_start: dict[int, list[int]] = {}
+    for i, start in enumerate(starts):
+        by_start.setdefault(start, []).append(i)
+    return [g[c : c + mask_batch] for g in by_start.values() for c in range(0, len(g), mask_batch)]
+
+
 @dataclass(frozen=True)
 class _Plan:
     """Unique input rows of a request list and where each request reads its log-probabilities."""
@@ -234,6 +266,7 @@ def masked_loglikelihoods(
     autocast_dtype: torch.dtype | None = None,
     progress: bool = False,
     resume: bool = True,
+    mask_batch: int = 1,
 ) -> list[list[Response]]:
     """lm-eval's ``(loglik, is_greedy)`` of every example under every mask, resuming each mask from the
     clean residual stream entering its first touched layer.
@@ -252,12 +285,17 @@ def masked_loglikelihoods(
         resume: False runs every mask that removes something through all layers from the first (the
             reference that does the same work apart from the resume: same rows, same unembedding; the
             full model still reads the clean pass). The results are the same.
+        mask_batch: masks that start at the same layer run up to this many at a time in one tiled forward
+            (:func:`iclprune.model.surgery.variants_masked`): the same layer forwards, in fewer and bigger
+            matmuls, equal to one mask at a time up to floating-point reassociation.
 
     Returns:
         ``result[i][j]``: the response of ``examples[j]`` under ``masks[i]``.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}; expected a positive integer")
+    if mask_batch < 1:
+        raise ValueError(f"mask_batch={mask_batch}; expected a positive integer")
     sites = resolve(model)
     out_sites = resolve_output(model)
     for mask in masks:
@@ -277,17 +315,26 @@ def masked_loglikelihoods(
             requests = [q for r in batch_rows for q in by_row[r]]
             scorer = _Scorer(plan, batch_rows, requests, device)
             inputs = capture(model, sites, scorer.input_ids)
-            for i, (mask, start) in enumerate(zip(masks, starts, strict=True)):
-                with masked(model, mask):
-                    final = run_from(sites, start, inputs)
-                for q, resp in zip(requests, scorer(out_sites, final, softmax_dtype), strict=True):
-                    if not math.isfinite(resp[0]):
-                        raise FloatingPointError(
-                            f"non-finite log-likelihood {resp[0]} of request {q} (context of "
-                            f"{len(examples[q].context)} tokens) with {mask.components() or 'nothing'} "
-                            "removed; expected a finite number (check the model's dtype and weights)"
-                        )
-                    results[i][q] = resp
+            rows = scorer.input_ids.shape[0]
+            for group in _groups(starts, mask_batch):
+                start = starts[group[0]]
+                if len(group) == 1 or start >= sites.n_layers:
+                    finals = []
+                    for i in group:
+                        with masked(model, masks[i]):
+                            finals.append(run_from(sites, start, inputs))
+                else:
+                    with variants_masked(model, [masks[i] for i in group]):
+                        finals = list(run_tiled(sites, start, inputs, len(group)).split(rows))
+                for i, final in zip(group, finals, strict=True):
+                    for q, resp in zip(requests, scorer(out_sites, final, softmax_dtype), strict=True):
+                        if not math.isfinite(resp[0]):
+                            raise FloatingPointError(
+                                f"non-finite log-likelihood {resp[0]} of request {q} (context of "
+                                f"{len(examples[q].context)} tokens) with {masks[i].components() or 'nothing'} "
+                                "removed; expected a finite number (check the model's dtype and weights)"
+                            )
+                        results[i][q] = resp
             del inputs
     return results  # type: ignore[return-value]
 

@@ -8,11 +8,27 @@ The pruning claims carry a 95% interval from a paired bootstrap over documents (
 task, :mod:`iclprune.analysis.bootstrap`; seeded, so the table is the same on every run) and a verdict:
 ``reproduced``, ``not reproduced``, or ``undecided`` when the interval straddles the paper's threshold.
 A fraction counts as removable only while the upper end of the drop's interval stays within 5 points.
-Claims without a document-level interval yet (rankings, agreement, induction) say ``not assessed``.
+
+The agreement and induction claims (cross-task SRCC, cross-shot SRCC, top-30% overlap, SRCC(aggregate,
+prefix matching)) carry a 95% interval from a bootstrap of head importance over the documents it was scored
+on (:mod:`iclprune.analysis.importance_bootstrap`): each replicate resamples every task's importance
+documents (the same draw at every shot of a task, tasks independently), re-aggregates each (task, shot)'s
+scores from the per-document table ``heads.docs.parquet``, and recomputes the statistic (the aggregate from
+the resampled task scores; the induction scores held fixed). The interval is the basic bootstrap interval,
+which corrects the pull of document noise towards 0 (so with few documents it may lie above the estimate:
+the note says so); it targets the value many documents would give. Verdicts: a "positive" claim is
+``reproduced`` when the interval lies above 0 (for "all pairs", every pair's), ``not reproduced`` when it
+(some pair's) lies below 0, else ``undecided``; a published value (SRCC(a, b), cross-shot means, overlap)
+is ``reproduced`` when the interval holds it (overlaps the published range) — a consistency check, not
+a test. Without per-document importance these claims say ``not assessed`` ("no per-document importance");
+so do the rankings claims and the task with the lowest mean SRCC (its note gives the share of replicates
+in which that task is lowest).
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +37,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclprune.analysis.bootstrap import Bootstrap, removable, sweep_intervals, verdict
+from iclprune.analysis.bootstrap import (
+    Bootstrap,
+    consistency_verdict,
+    removable,
+    sign_verdict,
+    sweep_intervals,
+    verdict,
+)
+from iclprune.analysis.importance_bootstrap import AgreementReplicates, agreement_replicates, docs_by_key
 from iclprune.core.io import read_table
+
+log = logging.getLogger(__name__)
 
 CLAIM_COLUMNS = ["claim", "paper", "ours", "low", "high", "verdict", "unit", "figure", "note"]
 MAX_DROP = 5.0  # points: the paper's "little loss" budget
 NOT_ASSESSED = "not assessed"
+NO_DOCS = "no per-document importance"
+CONSISTENCY = "consistency check: reproduced when the 95% interval holds the published value"
 
 
 @dataclass
@@ -46,23 +74,27 @@ class ResultTables:
     head_docs: pd.DataFrame = field(default_factory=pd.DataFrame)  # per-document rows of the sweeps
     ffn_docs: pd.DataFrame = field(default_factory=pd.DataFrame)
     combined_docs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    importance_docs: pd.DataFrame = field(default_factory=pd.DataFrame)  # per-document importance sums
 
     @classmethod
     def read(cls, paths: Mapping[str, Sequence[str | Path]]) -> ResultTables:
-        """The tables of ``paths`` (name → files); each sweep's per-document table is read from beside it
-        (``x/heads.parquet`` → ``x/heads.docs.parquet``, written before the sweep's summary)."""
+        """The tables of ``paths`` (name → files); each sweep's and each importance table's per-document
+        table is read from beside it (``x/heads.parquet`` → ``x/heads.docs.parquet``, written before the
+        summary). Importance tables without one (an older run) are skipped: those claims say why."""
 
         def cat(files: Sequence[str | Path]) -> pd.DataFrame:
             return pd.concat([read_table(p) for p in files], ignore_index=True) if files else pd.DataFrame()
 
-        def docs(key: str) -> pd.DataFrame:
-            return cat([Path(p).with_name(Path(p).stem + ".docs.parquet") for p in paths.get(key, [])])
+        def beside(key: str) -> list[Path]:
+            return [Path(p).with_name(Path(p).stem + ".docs.parquet") for p in paths.get(key, [])]
 
         tables = {
             name: cat(list(paths.get(name, []))) for name in cls.__dataclass_fields__ if "docs" not in name
         }
         sweeps = {"head_docs": "head_sweeps", "ffn_docs": "ffn_sweeps", "combined_docs": "combined"}
-        return cls(**tables, **{name: docs(key) for name, key in sweeps.items()})
+        docs = {name: cat(beside(key)) for name, key in sweeps.items()}
+        docs["importance_docs"] = cat([p for p in beside("importance") if p.is_file()])
+        return cls(**tables, **docs)
 
 
 def _row(
@@ -156,6 +188,120 @@ def quartile_shares(scores: np.ndarray, top_frac: float = 0.1) -> list[float]:
     return [float(np.mean(quartile == q)) for q in range(4)]
 
 
+def importance_replicates(
+    t: ResultTables, variant: str, pairs: Sequence[Sequence[str]], settings: Bootstrap
+) -> AgreementReplicates | str:
+    """The bootstrap of importance over documents behind the agreement and induction claims, or why there
+    is none. A (task, shot) whose per-document table does not give its summary scores (a stale table) is
+    left out, as if it had none."""
+    docs = docs_by_key(t.importance_docs)
+    if not t.importance.empty:
+        imp = t.importance[t.importance.variant == variant]
+        for (task, shot), df in imp.groupby(["task", "shot"]):
+            key = (str(task), int(shot))
+            if key in docs:
+                want = df.pivot(index="layer", columns="head", values="score").sort_index().to_numpy()
+                got = docs[key].scores(variant)
+                if got.shape != want.shape or not np.allclose(got, want, rtol=1e-9, atol=0):
+                    log.warning(
+                        "per-document importance of %s %d-shot does not give its scores; left out", *key
+                    )
+                    del docs[key]
+    if not docs:
+        return NO_DOCS
+    prefix = None
+    if not t.induction.empty:
+        prefix = t.induction.pivot(index="layer", columns="head", values="prefix_matching").sort_index()
+        if prefix.shape != next(iter(docs.values())).shape:
+            prefix = None  # another model's induction scores: the induction claim says so
+    return agreement_replicates(
+        docs, variant=variant, settings=settings, pairs=pairs,
+        prefix_matching=None if prefix is None else prefix.to_numpy(),
+    )  # fmt: skip
+
+
+def _against(note: str, ours: float, low: float, high: float) -> str:
+    """``note``, plus a word when the estimate lies outside its (basic bootstrap) interval."""
+    if low <= ours <= high or not np.isfinite([low, high]).all():
+        return note
+    return f"{note}; the estimate lies outside its interval: noise from few documents pulls it towards 0"
+
+
+def lacks(agree: AgreementReplicates | str, shot: int, tasks: Sequence[str], key: tuple = ()) -> str:
+    """Why ``agree`` cannot give an interval at ``shot`` over ``tasks`` (and the statistic ``key``), or ""."""
+    if isinstance(agree, str):
+        return agree
+    missing = sorted(set(tasks) - set(agree.tasks.get(shot, [])))
+    if missing:
+        return f"{NO_DOCS} for {', '.join(missing)} at {shot}-shot"
+    return NO_DOCS if key and key not in agree.reps else ""
+
+
+def _tasks(importance: pd.DataFrame, variant: str, shot: int) -> list[str]:
+    """The tasks of the importance tables at ``shot`` (those the aggregate averages)."""
+    if importance.empty:
+        return []
+    return sorted(set(importance[(importance.variant == variant) & (importance.shot == shot)].task))
+
+
+def cross_task_claims(df: pd.DataFrame, shot: int, agree: AgreementReplicates | str) -> list[dict[str, Any]]:
+    """The claims "all pairs positive" and "lowest mean SRCC" of one shot's cross-task table (no aggregate,
+    no diagonal): every pair's interval above 0 reproduces the first; the second stays ``not assessed``."""
+    positive = (
+        f"{int((df.srcc > 0).sum())}/{len(df)} positive, {int((df.p_value < 0.01).sum())}/{len(df)} p<0.01"
+    )
+    claim, paper = f"pairwise cross-task SRCC positive, {shot}-shot", "all positive (p<0.01)"
+    lowest = df.groupby("task_a").srcc.mean().idxmin()
+    low_claim = f"task with the lowest mean SRCC, {shot}-shot"
+    tasks = sorted(set(df.task_a) | set(df.task_b))
+    why = lacks(agree, shot, tasks)
+    if why or isinstance(agree, str):
+        return [
+            _row(claim, paper, positive, "pairs", "fig08", why),
+            _row(low_claim, "ReCoRD", lowest, "task", "fig08"),
+        ]
+    bounds = [agree.srcc(shot, a, b)[1:] for a, b in itertools.combinations(tasks, 2)]
+    lows, highs = np.array([lo for lo, _ in bounds]), np.array([hi for _, hi in bounds])
+    note = (
+        f"low/high: the smallest lower and upper 95% bounds over the {len(bounds)} task pairs; "
+        f"{int((lows > 0).sum())}/{len(bounds)} pairs' intervals above 0"
+    )
+    share = f"lowest in {agree.lowest_share(shot, str(lowest)):.0%} of the bootstrap replicates"
+    return [
+        _row(claim, paper, positive, "pairs", "fig08", note, low=float(lows.min()), high=float(highs.min()),
+             verdict=sign_verdict(lows, highs)),
+        _row(low_claim, "ReCoRD", lowest, "task", "fig08", share),
+    ]  # fmt: skip
+
+
+def cross_shot_claim(r: pd.Series, agree: AgreementReplicates | str) -> dict[str, Any]:
+    """Table 1's mean cross-shot SRCC of one shot pair (a row of the summary) with its interval."""
+    published = {(0, 1): 0.39, (0, 5): 0.37, (1, 5): 0.41}
+    sa, sb = int(r.shot_a), int(r.shot_b)
+    paper = published.get((sa, sb))
+    args = (
+        f"cross-shot SRCC {sa}–{sb} shot, mean (variance) over tasks",
+        f"{'n/a' if paper is None else f'{paper:g}'} (0.001)",
+        f"{r['mean']:.3g} ({r['variance']:.2g})", "rho", "table1",
+    )  # fmt: skip
+    if isinstance(agree, str):
+        return _row(*args, agree)
+    tasks = agree.cross_shot_tasks.get((sa, sb), [])
+    if ("cross_shot", sa, sb) not in agree.reps or len(tasks) != int(r.n_tasks):
+        return _row(*args, f"{NO_DOCS} for every task at {sa}- and {sb}-shot")
+    low, high = (float(x) for x in agree.interval(("cross_shot", sa, sb)))
+    unpaired = [t for t in tasks if not agree.paired.get(t, True)]
+    note = f"interval over {len(tasks)} tasks, each shot pair resampled together"
+    if unpaired:
+        note += f" (except {', '.join(unpaired)}: different documents per shot)"
+    note = _against(note, float(r["mean"]), low, high)
+    if paper is None:
+        return _row(*args, f"{note}; no published value", low=low, high=high)
+    return _row(
+        *args, f"{CONSISTENCY}; {note}", low=low, high=high, verdict=consistency_verdict(low, high, paper)
+    )
+
+
 def compute_claims(
     t: ResultTables,
     *,
@@ -163,8 +309,9 @@ def compute_claims(
     pairs: Sequence[Sequence[str]] = (),
     bootstrap: Bootstrap = Bootstrap(),
 ) -> pd.DataFrame:
-    """Every published claim with this run's value (see method.md, "Published numbers"); the pruning
-    claims with their 95% interval and verdict (``bootstrap``: replicates and seed)."""
+    """Every published claim with this run's value (see method.md, "Published numbers"); the pruning,
+    agreement and induction claims with their 95% interval and verdict (``bootstrap``: replicates and
+    seed of both the bootstrap over evaluation documents and the one over importance documents)."""
     from iclprune.analysis.agreement import spearman, topk_overlap
 
     rows = []
@@ -214,50 +361,49 @@ def compute_claims(
                 f"mean FFN oracle importance per depth quartile (Q1..Q4), {shot}-shot", "mostly later layers",
                 " / ".join(f"{v:.2f}" for v in q), "points", "fig04",
             ))  # fmt: skip
+    agree = importance_replicates(t, variant, pairs, bootstrap)
     if not t.cross_task.empty:
         tt = t.cross_task[(t.cross_task.method == "spearman") & (t.cross_task.task_a != t.cross_task.task_b)]
         tt = tt[(tt.task_a != "aggregate") & (tt.task_b != "aggregate")]
         for shot, df in tt.groupby("shot"):
-            if df.empty:
-                continue
-            positive = f"{int((df.srcc > 0).sum())}/{len(df)} positive, {int((df.p_value < 0.01).sum())}/{len(df)} p<0.01"
-            rows.append(
-                _row(
-                    f"pairwise cross-task SRCC positive, {shot}-shot",
-                    "all positive (p<0.01)",
-                    positive,
-                    "pairs",
-                    "fig08",
-                )
-            )
-            lowest = df.groupby("task_a").srcc.mean().idxmin()
-            rows.append(
-                _row(f"task with the lowest mean SRCC, {shot}-shot", "ReCoRD", lowest, "task", "fig08")
-            )
+            if not df.empty:
+                rows.extend(cross_task_claims(df, int(shot), agree))
         for a, b in pairs:
             for shot, df in tt.groupby("shot"):
                 hit = df[(df.task_a == a) & (df.task_b == b)]
                 if not hit.empty:
-                    rows.append(
-                        _row(f"SRCC({a}, {b}), {shot}-shot", "0.13", float(hit.srcc.iloc[0]), "rho", "fig08")
-                    )
+                    claim, ours = f"SRCC({a}, {b}), {shot}-shot", float(hit.srcc.iloc[0])
+                    why = lacks(agree, int(shot), [a, b])
+                    if why:
+                        rows.append(_row(claim, "0.13", ours, "rho", "fig08", why))
+                        continue
+                    _, low, high = agree.srcc(int(shot), a, b)
+                    note = _against(CONSISTENCY, ours, low, high)
+                    rows.append(_row(
+                        claim, "0.13", ours, "rho", "fig08", note, low=low, high=high,
+                        verdict=consistency_verdict(low, high, 0.13),
+                    ))  # fmt: skip
     if not t.cross_shot.empty:
-        s = t.cross_shot[t.cross_shot.method == "spearman"]
-        published = {(0, 1): "0.39", (0, 5): "0.37", (1, 5): "0.41"}
-        for _, r in s.iterrows():
-            key = (int(r.shot_a), int(r.shot_b))
-            rows.append(_row(
-                f"cross-shot SRCC {key[0]}–{key[1]} shot, mean (variance) over tasks",
-                f"{published.get(key, 'n/a')} (0.001)", f"{r['mean']:.3g} ({r['variance']:.2g})", "rho", "table1",
-            ))  # fmt: skip
+        for _, r in t.cross_shot[t.cross_shot.method == "spearman"].iterrows():
+            rows.append(cross_shot_claim(r, agree))
     if not t.induction.empty and not t.aggregate.empty:
         ind = t.induction.sort_values(["layer", "head"])
         for shot, df in t.aggregate[t.aggregate.variant == variant].groupby("shot"):
             imp = df.sort_values(["layer", "head"]).score.to_numpy()
             rho, p = spearman(imp, ind.prefix_matching.to_numpy())
+            claim = f"SRCC(aggregate importance, prefix matching), {shot}-shot"
+            paper = "positive (important heads are induction heads)"
+            why = lacks(agree, int(shot), _tasks(t.importance, variant, shot), ("induction", int(shot)))
+            if why == NO_DOCS and not isinstance(agree, str):
+                why = "induction scores of another shape than the importance: no interval"
+            if why:
+                rows.append(_row(claim, paper, rho, "rho", "fig10", f"p={p:.2g}; {why}"))
+                continue
+            low, high = (float(x) for x in agree.interval(("induction", int(shot))))
+            note = _against(f"p={p:.2g}; reproduced: the interval lies above 0", rho, low, high)
             rows.append(_row(
-                f"SRCC(aggregate importance, prefix matching), {shot}-shot", "positive (important heads are induction heads)",
-                rho, "rho", "fig10", f"p={p:.2g}",
+                claim, paper, rho, "rho", "fig10", note,
+                low=low, high=high, verdict=sign_verdict(low, high),
             ))  # fmt: skip
     if not t.retained.empty:
         r = t.retained[t.retained.ranking_task == "aggregate"]
@@ -277,14 +423,16 @@ def compute_claims(
                     for x in (a, b)
                 )
                 if ma.size and mb.size:
-                    overlap = topk_overlap(ma, mb, 0.3)
-                    rows.append(
-                        _row(
-                            f"top-30% head overlap({a}, {b}), {shot}-shot",
-                            "71–76",
-                            100 * overlap,
-                            "%",
-                            "fig08",
-                        )
-                    )
+                    claim = f"top-30% head overlap({a}, {b}), {shot}-shot"
+                    ours = 100 * topk_overlap(ma, mb, 0.3)
+                    why = lacks(agree, int(shot), [a, b], ("overlap", a, b, int(shot)))
+                    if why:
+                        rows.append(_row(claim, "71–76", ours, "%", "fig08", why))
+                        continue
+                    low, high = (100 * float(x) for x in agree.interval(("overlap", a, b, int(shot))))
+                    note = _against(f"{CONSISTENCY} (overlaps the published range)", ours, low, high)
+                    rows.append(_row(
+                        claim, "71–76", ours, "%", "fig08", note,
+                        low=low, high=high, verdict=consistency_verdict(low, high, 71.0, 76.0),
+                    ))  # fmt: skip
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from iclprune.core.io import read_table
+from iclprune.analysis.bootstrap import SEED, Bootstrap
+from iclprune.core.io import StageInputError, read_table
 from iclprune.reporting import plotting
 
 Inputs = Mapping[str, Sequence[str | Path]]
@@ -50,6 +51,39 @@ def _transfer_table(inputs: Inputs, percents: Sequence[float]) -> pd.DataFrame:
     return pd.concat([self_rows, _cat(inputs["other"])], ignore_index=True)
 
 
+def _docs(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """The per-document companions of the sweep tables ``paths`` (``x/heads.parquet`` →
+    ``x/heads.docs.parquet``), concatenated: one row per document per grid point, without the bulky
+    ``loglik``/``is_greedy`` lists. The workflow writes one beside every sweep (before the sweep's summary),
+    so a missing one is an error naming it."""
+    files = [Path(p).with_name(Path(p).stem + ".docs.parquet") for p in paths]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise StageInputError(
+            f"missing per-document table(s) {missing}; every sweep writes x.docs.parquet beside x.parquet "
+            "(re-run the sweep that wrote the table beside it)"
+        )
+    bulky = ["loglik", "is_greedy"]  # dropped file by file: only one file's lists are held at a time
+    slim = [read_table(f).drop(columns=bulky, errors="ignore") for f in files]
+    return pd.concat(slim, ignore_index=True)
+
+
+def _transfer_docs(inputs: Inputs, percents: Sequence[float]) -> pd.DataFrame:
+    """The per-document rows of :func:`_transfer_table`'s sweeps, selected and labelled the same way."""
+    own = _docs(inputs["own"])
+    own = own[own.pct_heads.isin([float(p) for p in percents]) & (own.pct_ffns == 0)].copy()
+    own.insert(0, "ranking_task", own.task)
+    own.insert(0, "ranking", "self")
+    return pd.concat([own, _docs(inputs["other"])], ignore_index=True)
+
+
+def _bootstrap(params: Mapping[str, Any]) -> Bootstrap:
+    """The figures' bootstrap settings: seed from the plotting option ``seed`` (the config's ``seed``;
+    default :data:`~iclprune.analysis.bootstrap.SEED`)."""
+    seed = params.get("seed")
+    return Bootstrap(seed=SEED if seed is None else int(seed))
+
+
 def _random(inputs: Inputs) -> pd.DataFrame | None:
     """The random-ranking control sweeps (input ``random``), or None when the config has none."""
     return _cat(inputs["random"]) if inputs.get("random") else None
@@ -70,10 +104,20 @@ BUILDERS: dict[str, Callable[..., list[Path]]] = {
     ),
     "fig04": lambda i, o, **p: plotting.fig04_ffn_oracle(_cat(i["oracle"]), o),
     "fig05": lambda i, o, **p: plotting.fig05_head_pruning(
-        (df := _cat(i["sweeps"])), o, chance=_chance(sorted(set(df.task))), random=_random(i)
+        (df := _cat(i["sweeps"])),
+        o,
+        chance=_chance(sorted(set(df.task))),
+        random=_random(i),
+        docs=_docs(i["sweeps"]),
+        bootstrap=_bootstrap(p),
     ),
     "fig06": lambda i, o, **p: plotting.fig06_ffn_pruning(
-        (df := _cat(i["sweeps"])), o, chance=_chance(sorted(set(df.task))), random=_random(i)
+        (df := _cat(i["sweeps"])),
+        o,
+        chance=_chance(sorted(set(df.task))),
+        random=_random(i),
+        docs=_docs(i["sweeps"]),
+        bootstrap=_bootstrap(p),
     ),
     "fig07": lambda i, o, **p: plotting.fig07_combined_grid(_cat(i["grid"]), o),
     "fig08": lambda i, o, **p: plotting.fig08_cross_task_srcc(
@@ -86,6 +130,8 @@ BUILDERS: dict[str, Callable[..., list[Path]]] = {
         chance=_chance(sorted(set(df.task))),
         tasks=p.get("tasks"),
         random=_random(i),
+        docs=_transfer_docs(i, p["percents"]),
+        bootstrap=_bootstrap(p),
     ),
     "fig10": lambda i, o, **p: plotting.fig10_induction_heatmaps(_cat(i["induction"]), o),
     "fig11": lambda i, o, **p: plotting.fig11_retained_capacity(_retained(i), o),

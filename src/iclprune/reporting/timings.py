@@ -28,6 +28,8 @@ _STAGES: list[tuple[str, str]] = [
     (r"^download/", "download_model"),
     (r"^importance/", "head_importance"),
     (r"^ffn_oracle/", "ffn_oracle"),
+    (r"^head_oracle/", "head_oracle"),
+    (r"^iterative/", "iterative_ranking"),
     (r"^rankings/", "aggregate_importance"),
     (r"^pruning/.*/heads\.tsv$", "head_pruning"),  # head sweep + transfer sweeps (also OOD tasks)
     (r"^pruning/.*/ffns\.tsv$", "ffn_pruning"),  # FFN sweep + combined grid

@@ -440,7 +440,9 @@ def estimate(
     ]
     imp_sweep = passes(tasks, "importance", n_docs, sweep_shots) if rankings else []
     if "oracle" in rankings:  # layer forwards L + H·L(L+1)/2 per batch = 1 + H(L+1)/2 full passes
-        rows.append(row("head_oracle", n_in * n_sweep, imp_sweep, 1 + math.ceil(g.n_heads * (g.n_layers + 1) / 2)))
+        rows.append(
+            row("head_oracle", n_in * n_sweep, imp_sweep, 1 + math.ceil(g.n_heads * (g.n_layers + 1) / 2))
+        )
     if "iterative" in rankings:
         top = max((float(p) for p in pruning["head_percents"]), default=0.0)
         steps = max(1, math.ceil(top / float(pruning.get("iterative_step", 10))))

@@ -15,7 +15,15 @@ from typing import Any
 
 from iclprune.core.io import check_table_path, write_with_provenance
 from iclprune.core.settings import EvaluationSettings, ImportanceSettings, PruningSettings
-from iclprune.workflow.stages import _checkpoint_path, _evaluator, _requests, _spec, _with_data, _write_pair, load_spec
+from iclprune.workflow.stages import (
+    _checkpoint_path,
+    _evaluator,
+    _requests,
+    _spec,
+    _with_data,
+    _write_pair,
+    load_spec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +51,13 @@ def head_oracle(
     check_table_path(out)
     seed, n_docs = importance.seed, importance.n_docs
     reqs = _requests(task, shots, seed, n_docs, "importance", data)  # bad data fails before the model loads
-    params = {"model": _spec(model), "task": task, "shots": shots, "n_docs": n_docs, "documents": "importance"}
+    params = {
+        "model": _spec(model),
+        "task": task,
+        "shots": shots,
+        "n_docs": n_docs,
+        "documents": "importance",
+    }
     params = _with_data(params, data)
     ck = _checkpoint_path(out, dict(params, seed=seed))
     table, docs = oracle(

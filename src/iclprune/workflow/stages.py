@@ -134,7 +134,10 @@ def head_importance(
     data: str | Path | None = None,
 ) -> None:
     """Gradient head importance (both variants) on the first ``importance.n_docs`` training documents of
-    ``task`` at ``shots`` demonstrations. Writes ``variant, layer, head, score`` + a provenance sidecar."""
+    ``task`` at ``shots`` demonstrations. Writes ``variant, layer, head, score`` + a provenance sidecar, and
+    before them, beside ``out`` (``heads.parquet`` → ``heads.docs.parquet``), each document's share:
+    ``task, shot, doc_id`` (lm-eval's) ``, layer, head, abs_sum, signed_sum, n_positions, n_answer_tokens,
+    normalizer`` (:mod:`iclprune.analysis.importance_bootstrap` re-aggregates it on resampled documents)."""
     from iclprune.analysis.importance import head_importance as score
     from iclprune.evaluate.evaluation import Evaluator
 
@@ -148,8 +151,11 @@ def head_importance(
         label=f"task {task!r}, {shots}-shot",
     )  # fmt: skip
     table = result.to_frame()
-    table.insert(0, "shot", shots)
-    table.insert(0, "task", task)
+    docs = result.to_docs_frame([int(doc_id) for doc_id, _ in reqs.docs])  # examples follow reqs.docs
+    for df in (table, docs):
+        df.insert(0, "shot", shots)
+        df.insert(0, "task", task)
+    write_table(docs, docs_path(out))  # before the summary: a summary never lacks its documents
     params = {"model": _spec(model), "task": task, "shots": shots, "n_docs": n_docs, "normalizer": normalizer}
     params = _with_data(params, data)
     write_with_provenance(

@@ -7,6 +7,7 @@ re-exported by the package.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from iclprune.analysis.bootstrap import Bootstrap, sweep_intervals
 from iclprune.core.io import atomic_path
 
 PathLike = str | os.PathLike[str]
@@ -47,6 +49,8 @@ SCORE_KIND_STYLE: dict[str, dict[str, Any]] = {
     "prefix_matching": {"color": "#1f77b4", "linestyle": "-"},
     "copying": {"color": "#d62728", "linestyle": "--"},
 }
+#: Colour of the bold mean-over-tasks line and of its bootstrap band.
+MEAN_COLOR = "black"
 _MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "p", "h", "*", "d", "H")
 
 _RC: dict[str, Any] = {
@@ -191,7 +195,7 @@ def _chance_line(ax: Axes, value: float, label: str | None) -> None:
 def _random_band(
     ax: Axes, random: pd.DataFrame | None, x: str, *, tasks: Sequence[str] | None = None
 ) -> None:
-    """The random-ranking control as a grey band: per draw (``ranking_seed``) the accuracy at each ``x``
+    """The random-ranking control as a hatched grey band: per draw (``ranking_seed``) the accuracy at each ``x``
     averaged over ``tasks`` (default: every task in ``random``), then the band from the lowest to the
     highest draw. Nothing is drawn without rows."""
     if random is None or random.empty:
@@ -204,9 +208,10 @@ def _random_band(
     )
     band = per_draw.groupby(x).agg(["min", "max"])
     n = d["ranking_seed"].nunique()
+    # hatched: the bootstrap band around the (black) mean line is a plain light grey too
     ax.fill_between(
         band.index, 100.0 * band["min"], 100.0 * band["max"], color="0.55", alpha=0.25, linewidth=0,
-        label=f"random ranking ({n} draw{'s' if n != 1 else ''})", zorder=0,
+        hatch="////", hatchcolor="0.45", label=f"random ranking ({n} draw{'s' if n != 1 else ''})", zorder=0,
     )  # fmt: skip
 
 
@@ -239,4 +244,192 @@ def _lines_per_task(
             label=task,
         )
     mean = per[per["task"].isin(tasks)].groupby(x, sort=True)[y].mean()
-    ax.plot(mean.index, scale * mean.to_numpy(), color="black", linewidth=2.0, label=mean_label, zorder=5)
+    ax.plot(mean.index, scale * mean.to_numpy(), color=MEAN_COLOR, linewidth=2.0, label=mean_label, zorder=5)
+
+
+# --------------------------------------------------------------------------------------------------
+# bootstrap intervals over documents
+# --------------------------------------------------------------------------------------------------
+
+#: Columns a per-document table needs besides the grid column (``pct_heads`` or ``pct_ffns``); its ``acc``
+#: may be absent or empty for a task scored by another metric (such a task gets no interval).
+DOC_COLUMNS = ("task", "shot", "doc_id")
+#: Most bytes one bootstrap call's ``(points, replicates, documents)`` resample may take (figure jobs run
+#: in little memory); :func:`_intervals` passes the points a few at a time to stay within it.
+RESAMPLE_BYTES = 128 * 2**20
+_ACC_TOLERANCE = 1e-6
+
+log = logging.getLogger(__name__)
+
+
+def _matched_docs(
+    docs: pd.DataFrame, plotted: pd.DataFrame, x: str, name: str, keys: Sequence[str] = ("task",)
+) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
+    """One panel's documents for its intervals.
+
+    Args:
+        docs: the panel's per-document rows (``keys…, <x>, doc_id[, acc]``).
+        plotted: the panel's summary rows (``keys…, <x>, acc``); a series is one ``keys`` value.
+
+    Returns:
+        ``(rows, skipped)``: the rows ``keys…, <x>, doc_id, acc`` (``x`` as float) at the plotted points of
+        the series whose plotted accuracy is the mean of their documents' ``acc`` at every point, and the
+        ``keys`` tuples of the other series, sorted: those scored by a metric that is not a document mean
+        of ``acc`` (ReCoRD's ``em``, MultiRC's ``acc_all``), which get no interval.
+
+    Raises:
+        ValueError: a plotted point without documents, or a point of a series lacking documents that
+            its other points have (named).
+    """
+    on = [*keys, x]
+    points = plotted.astype({x: float}).groupby(on, sort=True)["acc"].mean()  # duplicates averaged, as drawn
+    rows = docs[[*on, "doc_id", *(["acc"] if "acc" in docs.columns else [])]].astype({x: float})
+    if "acc" not in rows.columns:
+        rows = rows.assign(acc=np.nan)
+    have = points.index.isin(pd.MultiIndex.from_frame(rows[on].drop_duplicates()))
+    if not have.all():
+        first = dict(zip(on, points.index[~have][0], strict=True))
+        first = {k: (v.item() if hasattr(v, "item") else v) for k, v in first.items()}
+        raise ValueError(
+            f"{name}: the per-document table has no documents for {first} ({int((~have).sum())} plotted "
+            "point(s) without documents); pass the .docs.parquet tables of the plotted sweeps"
+        )
+    rows = rows[pd.MultiIndex.from_frame(rows[on]).isin(points.index)]
+    try:
+        _check_paired(rows, x, keys)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from err
+    means = rows.groupby(on, sort=True)["acc"].mean().reindex(points.index)
+    bad = ~np.isclose(means.to_numpy(), points.to_numpy(), rtol=0, atol=_ACC_TOLERANCE)  # NaN: no acc
+    skipped = sorted({tuple(k[: len(keys)]) for k in points.index[bad]})
+    if skipped:
+        rows = rows[~pd.MultiIndex.from_frame(rows[list(keys)]).isin(skipped)]
+    return rows.reset_index(drop=True), skipped
+
+
+def _check_paired(docs: pd.DataFrame, x: str, keys: Sequence[str] = ("task",)) -> None:
+    """ValueError unless every point of a series (a ``keys`` value) holds all that series' documents
+    (``keys…, <x>, doc_id``): a paired bootstrap resamples one document set for every point."""
+    per_point = docs.groupby([*keys, x], sort=True)["doc_id"].nunique()
+    per_series = docs.groupby(list(keys))["doc_id"].nunique()
+    series = per_point.index.droplevel(x)
+    short = per_point.to_numpy() < per_series.reindex(series).to_numpy()
+    if short.any():
+        *values, point = per_point.index[short][0]
+        point = point.item() if hasattr(point, "item") else point  # a numpy scalar, shown as a plain number
+        where = ", ".join(f"{k} {v!r}" for k, v in zip(keys, values, strict=True))
+        raise ValueError(
+            f"{where}: point {point!r} lacks documents that other points have; a paired bootstrap needs "
+            "the same documents at every point"
+        )
+
+
+def _intervals(docs: pd.DataFrame, x: str, bootstrap: Bootstrap, name: str) -> pd.DataFrame:
+    """The mean over tasks of ``docs`` (``task, doc_id, <x>, acc``) at each ``x`` common to its tasks,
+    with its interval: :func:`~iclprune.analysis.bootstrap.sweep_intervals`' columns ``<x>, acc,
+    acc_low, acc_high`` (one row per point). The points go a few at a time, so that the resample stays
+    within :data:`RESAMPLE_BYTES`; a replicate's draw depends on the seed and each task's document count
+    only, so the intervals equal those of one call over every point. Errors name ``name``."""
+    cols = [x, "acc", "acc_low", "acc_high"]
+    try:
+        if docs.empty:
+            return sweep_intervals(docs, x, settings=bootstrap)[cols]  # raises: no rows
+        common = sorted(set.intersection(*(set(v) for v in docs.groupby("task")[x].unique())))
+        n_docs = int(docs.groupby("task")["doc_id"].nunique().max())
+        step = max(1, RESAMPLE_BYTES // (8 * bootstrap.n_boot * n_docs))
+        if len(common) <= step:  # one call (it raises when the tasks share no point)
+            return sweep_intervals(docs, x, settings=bootstrap)[cols]
+        _check_paired(docs, x)  # a chunk would not see another chunk's points
+        parts = [
+            sweep_intervals(docs[docs[x].isin(common[i : i + step])], x, settings=bootstrap)[cols]
+            for i in range(0, len(common), step)
+        ]
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from err
+    return pd.concat(parts, ignore_index=True)
+
+
+def _skipped_note(skipped: Sequence[str]) -> str:
+    """Legend note naming the series without an interval (empty when there are none); logs them too."""
+    if not skipped:
+        return ""
+    log.warning(
+        "no bootstrap interval for %s: the plotted accuracy is not the mean of the documents' acc "
+        "(another metric, e.g. em or acc_all)",
+        ", ".join(skipped),
+    )
+    return f"\nnone for {', '.join(skipped)} (score not a mean of per-document acc)"
+
+
+def _no_interval_entry(ax: Axes, skipped: Sequence[str]) -> None:
+    """A legend entry without a handle naming the series of a panel that drew no interval at all."""
+    note = f"no bootstrap interval: {', '.join(skipped)}\n(score not a mean of per-document acc)"
+    ax.plot([], [], linestyle="none", label=note)
+
+
+def _interval_label(panels: Sequence[pd.DataFrame], bootstrap: Bootstrap) -> str:
+    """Legend text of the intervals drawn from ``panels`` (per-document tables, one per panel, each with
+    ``task, doc_id``): ``95% bootstrap interval (200 docs per task)``, or a range of document counts when
+    the tasks differ."""
+    counts = [int(n) for d in panels if not d.empty for n in d.groupby("task")["doc_id"].nunique()]
+    lo, hi = (min(counts), max(counts)) if counts else (0, 0)
+    n = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    return f"{100 * bootstrap.level:g}% bootstrap interval ({n} docs per task)"
+
+
+def _interval_band(
+    ax: Axes, iv: pd.DataFrame, x: str, color: Any, label: str | None, *, scale: float = 100.0
+) -> None:
+    """The interval ``acc_low…acc_high`` of ``iv`` (``sweep_intervals`` rows) as a light band of ``color``."""
+    ax.fill_between(
+        iv[x].to_numpy(dtype=float), scale * iv["acc_low"].to_numpy(), scale * iv["acc_high"].to_numpy(),
+        color=color, alpha=0.18, linewidth=0, label=label, zorder=4,
+    )  # fmt: skip
+
+
+def _interval_bars(
+    ax: Axes,
+    iv: pd.DataFrame,
+    x: str,
+    color: Any,
+    label: str | None = None,
+    *,
+    scale: float = 100.0,
+    linewidth: float = 0.7,
+    alpha: float = 0.8,
+    zorder: float = 3,
+    shift: float = 0.0,
+) -> None:
+    """The interval ``acc_low…acc_high`` of ``iv`` (``sweep_intervals`` rows) as an error bar at each ``x``
+    (plus ``shift``, to set overlapping series' bars side by side); a bar spans exactly the interval,
+    whatever the plotted point."""
+    low, high = scale * iv["acc_low"].to_numpy(), scale * iv["acc_high"].to_numpy()
+    ax.errorbar(
+        iv[x].to_numpy(dtype=float) + shift, (low + high) / 2, yerr=(high - low) / 2, fmt="none", ecolor=color,
+        elinewidth=linewidth, capsize=0, alpha=alpha, label=label, zorder=zorder,
+    )  # fmt: skip
+
+
+def _task_intervals(
+    ax: Axes,
+    docs: pd.DataFrame,
+    x: str,
+    tasks: Sequence[str],
+    colors: Mapping[str, Any],
+    bootstrap: Bootstrap,
+    name: str,
+    label: str | None,
+    *,
+    band: bool = True,
+) -> None:
+    """Per-task intervals as thin error bars in each task's colour and, with ``band``, the interval of
+    the mean over ``tasks`` as a light band of the mean line's colour; ``label`` goes on the band (without
+    it, on the first task's bars). ``docs``: one panel's per-document rows ``task, doc_id, <x>, acc``."""
+    present = [t for t in tasks if (docs["task"] == t).any()]
+    for i, task in enumerate(present):
+        iv = _intervals(docs[docs["task"] == task], x, bootstrap, name)
+        bar_label = label if i == 0 and not band else None
+        _interval_bars(ax, iv, x, colors[task], bar_label, linewidth=0.5, alpha=0.55, zorder=2.5)
+    if present and band:
+        iv = _intervals(docs[docs["task"].isin(present)], x, bootstrap, name)
+        _interval_band(ax, iv, x, MEAN_COLOR, label)

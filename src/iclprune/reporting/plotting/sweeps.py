@@ -10,18 +10,25 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
+from iclprune.analysis.bootstrap import Bootstrap
 from iclprune.reporting.plotting._checks import _check_chance, _mean_chance, _require, _shots, _task_order
 from iclprune.reporting.plotting._style import (
+    DOC_COLUMNS,
     PathLike,
     _chance_line,
     _drawing,
+    _interval_label,
     _legend_right,
     _lines_per_task,
+    _matched_docs,
+    _no_interval_entry,
     _panel_row,
     _random_band,
     _save,
     _shot_title,
+    _skipped_note,
     _task_colors,
+    _task_intervals,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -43,6 +50,8 @@ def _sweep_figure(
     shots: Sequence[int] | None,
     tasks: Sequence[str] | None,
     random: pd.DataFrame | None = None,
+    docs: pd.DataFrame | None = None,
+    bootstrap: Bootstrap | None = None,
 ) -> list[Path]:
     _require(sweeps, SWEEP_COLUMNS, name)
     if random is not None and not random.empty:
@@ -55,6 +64,20 @@ def _sweep_figure(
     shot_list = _shots(sel, shots, name)
     task_list = _task_order(sel["task"].unique(), tasks)
     colors = _task_colors(task_list)
+    panel_docs: dict[int, pd.DataFrame] = {}
+    skipped: dict[int, list[str]] = {}  # shot -> tasks whose accuracy is no document mean (no interval)
+    if docs is not None:
+        _require(docs, (*DOC_COLUMNS, x), f"{name} (per-document table)")
+        kept = docs[docs[other] == 0] if other in docs.columns else docs
+        for shot in shot_list:
+            d = sel[sel["shot"] == shot]
+            rows, skip = _matched_docs(kept[kept["shot"] == shot], d, x, f"{name}, {shot}-shot")
+            panel_docs[shot], skipped[shot] = rows, [t for (t,) in skip]
+    settings = bootstrap if bootstrap is not None else Bootstrap()
+    none_for = sorted({t for tasks_ in skipped.values() for t in tasks_})
+    label = _interval_label(list(panel_docs.values()), settings)
+    label += "\n(bars: each task)" if none_for else "\n(band: mean; bars: each task)"
+    label += _skipped_note(none_for)
     with _drawing():
         fig, axes = _panel_row(len(shot_list), height=2.2, sharey=True)
         for ax, shot in zip(axes, shot_list, strict=True):
@@ -63,6 +86,13 @@ def _sweep_figure(
             if random is not None:
                 _random_band(ax, random[random["shot"] == shot], x, tasks=plotted)
             _lines_per_task(ax, d, x, "acc", task_list, colors, scale=100.0)
+            if shot in panel_docs and panel_docs[shot].empty:
+                _no_interval_entry(ax, skipped[shot])
+            elif shot in panel_docs:
+                _task_intervals(
+                    ax, panel_docs[shot], x, task_list, colors, settings, f"{name}, {shot}-shot", label,
+                    band=not skipped[shot],  # a band of the mean needs every task's interval
+                )  # fmt: skip
             level = _mean_chance(chance_d, plotted, name)
             if level is not None:
                 _chance_line(ax, level, "chance (mean)" if len(plotted) > 1 else "chance")
@@ -83,12 +113,17 @@ def fig05_head_pruning(
     shots: Sequence[int] | None = None,
     tasks: Sequence[str] | None = None,
     random: pd.DataFrame | None = None,
+    docs: pd.DataFrame | None = None,
+    bootstrap: Bootstrap | None = None,
 ) -> list[Path]:
     """Fig 5: accuracy vs % of attention heads pruned (rows with ``pct_ffns == 0``), per shot.
 
     One thin line per task, a bold mean over tasks, and (if ``chance`` is given) a dotted line at the
     mean chance accuracy of the plotted tasks. Duplicate (task, shot, pct) rows, e.g. the shared
-    unpruned point of concatenated head and FFN sweeps, are averaged.
+    unpruned point of concatenated head and FFN sweeps, are averaged. With ``docs``, the paired
+    bootstrap interval over documents (resampled within each task,
+    :func:`~iclprune.analysis.bootstrap.sweep_intervals`) of the mean over tasks is a light band around
+    the mean line and each task's own interval a thin error bar on its line.
 
     Args:
         sweeps: long table ``task, shot, pct_heads, pct_ffns, acc`` (acc in [0, 1]).
@@ -97,13 +132,21 @@ def fig05_head_pruning(
         shots: shot counts to draw (default all).
         tasks: task order for colours/legend (default sorted).
         random: the random-ranking control, the same columns plus ``ranking_seed`` (one draw each): drawn
-            as a grey band from the lowest to the highest draw of the mean over the plotted tasks.
+            as a hatched grey band from the lowest to the highest draw of the mean over the plotted tasks.
+        docs: the sweeps' per-document rows ``task, shot, pct_heads, [pct_ffns,] doc_id, acc`` (one row
+            per document per plotted point, the same documents at every point of a task's sweep; extra
+            points and columns are ignored). A task whose plotted ``acc`` is not the mean of its
+            documents' ``acc`` (another metric: ReCoRD's em, MultiRC's acc_all) gets no bars, and its
+            panels no band; the legend names it. None (default): no intervals.
+        bootstrap: replicates, seed and level of the intervals (default ``Bootstrap()``: 2000 replicates,
+            seed 1234, 95%).
 
     Returns:
         ``[pdf, png]``.
 
     Raises:
-        ValueError: missing columns, no head-sweep rows, bad chance levels.
+        ValueError: missing columns, no head-sweep rows, bad chance levels; a plotted point without
+            documents in ``docs``, or a point of a task lacking documents its other points have.
     """
     return _sweep_figure(
         sweeps,
@@ -116,6 +159,8 @@ def fig05_head_pruning(
         shots=shots,
         tasks=tasks,
         random=random,
+        docs=docs,
+        bootstrap=bootstrap,
     )
 
 
@@ -127,10 +172,13 @@ def fig06_ffn_pruning(
     shots: Sequence[int] | None = None,
     tasks: Sequence[str] | None = None,
     random: pd.DataFrame | None = None,
+    docs: pd.DataFrame | None = None,
+    bootstrap: Bootstrap | None = None,
 ) -> list[Path]:
     """Fig 6: accuracy vs % of FFNs pruned (rows with ``pct_heads == 0``), per shot.
 
-    Same layout and arguments as :func:`fig05_head_pruning`.
+    Same layout and arguments (``docs``, ``bootstrap`` included, with ``pct_ffns`` the grid column) as
+    :func:`fig05_head_pruning`.
     """
     return _sweep_figure(
         sweeps,
@@ -143,6 +191,8 @@ def fig06_ffn_pruning(
         shots=shots,
         tasks=tasks,
         random=random,
+        docs=docs,
+        bootstrap=bootstrap,
     )
 
 
