@@ -1,5 +1,14 @@
 rule claims:
     input:
+        **{
+            f"ranked_{r}": paths(
+                "results/pruning/{model}/{task}/{shot}shot/ranked/{r}.parquet",
+                task=TASKS,
+                shot=SWEEP_SHOTS,
+                r=r,
+            )
+            for r in HEAD_RANKINGS
+        },
         importance=paths(
             "results/importance/{model}/{task}/{shot}shot/heads.parquet",
             task=TASKS,
@@ -38,6 +47,22 @@ rule claims:
         ),
         induction=paths("results/induction/{model}/scores.parquet"),
         retained=paths("results/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS),
+        # beyond the paper: the ranking-quality claims (pruning.rankings, the random control)
+        random_heads=paths(
+            "results/pruning/{model}/{task}/{shot}shot/random/heads_{draw}.parquet",
+            task=TASKS,
+            shot=SWEEP_SHOTS,
+            draw=RANDOM_DRAWS,
+        ),
+        head_oracle=(
+            paths(
+                "results/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
+                task=TASKS,
+                shot=SWEEP_SHOTS,
+            )
+            if "oracle" in HEAD_RANKINGS
+            else []
+        ),
     output:
         report(
             "results/claims.tsv",

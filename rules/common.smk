@@ -353,7 +353,42 @@ def build_figures():
             },
             options={"percents": percents, "layout": "grid", "tasks": OOD_TASKS},
         )
-    for figure in figures.values():  # error bands: a paired bootstrap seeded by the config's seed
+    # beyond the paper: how good is the gradient ranking (pruning.rankings)?
+    if "oracle" in HEAD_RANKINGS:
+        figures["fig20_gradient_vs_oracle"] = dict(
+            item="fig20",
+            inputs={
+                "importance": paths(
+                    "results/importance/{model}/{task}/{shot}shot/heads.parquet",
+                    task=TASKS,
+                    shot=SWEEP_SHOTS,
+                ),
+                "oracle": paths(
+                    "results/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
+                    task=TASKS,
+                    shot=SWEEP_SHOTS,
+                ),
+            },
+            options={},
+        )
+    ranked = "results/pruning/{model}/{task}/{shot}shot/ranked/{ranking}.parquet"
+    figures["fig21_ranking_quality"] = dict(
+        item="fig21",
+        inputs={
+            "gradient": paths(sweep, task=TASKS, shot=SWEEP_SHOTS, kind="heads"),
+            **{
+                r: paths(ranked, task=TASKS, shot=SWEEP_SHOTS, ranking=r)
+                for r in HEAD_RANKINGS
+            },
+            "random": randoms("heads", TASKS),
+        },
+        options={},
+    )
+    for (
+        figure
+    ) in (
+        figures.values()
+    ):  # error bands: a paired bootstrap seeded by the config's seed
         figure["options"]["seed"] = config["seed"]
     return figures
 

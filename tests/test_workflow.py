@@ -37,16 +37,29 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run, run_tin
     figures = sorted(p.name for p in (base / "figures").glob("*.pdf"))
     items = sorted({name.split("_")[0] for name in figures})
     assert items == sorted(
-        [f"fig{n:02d}" for n in [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]] + ["table1"]
+        [f"fig{n:02d}" for n in [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]]
+        + ["table1"]
     )
     assert "fig09_ood_transfer.pdf" in figures
     claims = pd.read_csv(base / "claims.tsv", sep="\t")
     assert {"claim", "paper", "ours", "figure", "config"} <= set(claims.columns)
-    heads_claim = claims[claims.claim.str.startswith("heads removable")]
+    heads_claim = claims[claims.claim.str.startswith("heads removable") & (claims.figure == "fig05")]
     assert len(heads_claim) == 2  # one per sweep shot (0, 1)
     # decided from the paired bootstrap interval over documents (issue 17)
     assert set(heads_claim.verdict) <= {"reproduced", "not reproduced", "undecided"}
     assert (heads_claim.low.astype(float) <= heads_claim.high.astype(float)).all()
+    # beyond the paper: the other rankings (oracle, iterative, random) and SRCC(gradient, oracle)
+    ranked = claims[claims.figure == "fig21"]
+    assert len(ranked) == 3 * 2  # three rankings × two sweep shots
+    assert set(ranked.verdict) <= {"reproduced", "not reproduced", "undecided"}
+    srcc_oracle = claims[claims.figure == "fig20"]
+    assert len(srcc_oracle) == 2
+    assert (srcc_oracle.low.astype(float) <= srcc_oracle.high.astype(float)).all()
+    head_oracle = pd.read_parquet(base / "head_oracle/tiny-llama/icl_antonyms/1shot/heads.parquet")
+    assert len(head_oracle) == 3 * 6  # every head knocked out alone
+    iterative = pd.read_parquet(base / "pruning/tiny-llama/icl_antonyms/1shot/ranked/iterative.parquet")
+    assert iterative.pct_heads.tolist() == [0.0, 50.0, 90.0]
+    assert iterative.acc.iloc[0] == sweep.acc.iloc[0]  # the unpruned point is the same model
     table1 = claims[claims.claim.str.startswith("cross-shot SRCC")]
     assert len(table1) == 3  # 0-1, 0-5, 1-5: importance runs at every shot
     # nothing left to do on a second run

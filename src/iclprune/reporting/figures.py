@@ -84,6 +84,38 @@ def _bootstrap(params: Mapping[str, Any]) -> Bootstrap:
     return Bootstrap(seed=SEED if seed is None else int(seed))
 
 
+def _gradient_vs_oracle(inputs: Inputs, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Spearman(gradient, oracle) per (task, shot) and variant with bootstrap intervals, from the
+    per-document tables beside the importance (``importance``) and head-oracle (``oracle``) inputs."""
+    from iclprune.analysis.importance_bootstrap import docs_by_key
+    from iclprune.analysis.ranking_quality import gradient_vs_oracle, oracle_docs_by_key
+
+    return gradient_vs_oracle(
+        docs_by_key(_docs(inputs["importance"])), oracle_docs_by_key(_docs(inputs["oracle"])),
+        settings=_bootstrap(params),
+    )  # fmt: skip
+
+
+def _ranking_docs(inputs: Inputs) -> pd.DataFrame:
+    """Per-document rows of the head sweeps under every ranking (inputs ``gradient``, ``iterative``,
+    ``oracle``, ``random``), labelled ``ranking`` (:func:`iclprune.analysis.ranking_quality.ranking_docs`)."""
+    from iclprune.analysis.ranking_quality import ranking_docs
+
+    others = {name: _docs(inputs[name]) for name in ("iterative", "oracle") if inputs.get(name)}
+    random = _docs(inputs["random"]) if inputs.get("random") else None
+    return ranking_docs(_docs(inputs["gradient"]), others, random)
+
+
+def _ranking_quality(inputs: Inputs, out: str | Path, params: Mapping[str, Any]) -> list[Path]:
+    from iclprune.analysis.ranking_quality import ranking_curves
+
+    docs = _ranking_docs(inputs)
+    counts = sorted({int(n) for n in docs.groupby(["ranking", "task", "shot"]).doc_id.nunique()})
+    n_docs = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    curves = ranking_curves(docs, settings=_bootstrap(params))
+    return plotting.fig21_ranking_quality(curves, out, shots=params.get("shots"), n_docs=n_docs)
+
+
 def _random(inputs: Inputs) -> pd.DataFrame | None:
     """The random-ranking control sweeps (input ``random``), or None when the config has none."""
     return _cat(inputs["random"]) if inputs.get("random") else None
@@ -140,11 +172,16 @@ BUILDERS: dict[str, Callable[..., list[Path]]] = {
     ),
     "fig18": lambda i, o, **p: plotting.fig18_retained_per_task(_retained(i), o, p["score_kind"]),
     "table1": lambda i, o, **p: plotting.table1_cross_shot(_cat(i["summary"]), o),
+    "fig20": lambda i, o, **p: plotting.fig20_gradient_vs_oracle(
+        _gradient_vs_oracle(i, p), o, shots=p.get("shots")
+    ),
+    "fig21": lambda i, o, **p: _ranking_quality(i, o, p),
 }
 
 
 def make_figure(item: str, inputs: Inputs, out_stem: str | Path, **params: Any) -> list[Path]:
-    """Draw paper item ``item`` (``fig03`` … ``fig18``, ``table1``) from ``inputs`` into ``out_stem``."""
+    """Draw paper item ``item`` (``fig03`` … ``fig18``, ``table1``; beyond the paper ``fig20``, ``fig21``)
+    from ``inputs`` into ``out_stem``."""
     if item not in BUILDERS:
         raise ValueError(f"unknown figure {item!r}; expected one of {sorted(BUILDERS)}")
     return BUILDERS[item](inputs, out_stem, **params)

@@ -21,6 +21,8 @@ function                               module        paper item
 :func:`fig10_induction_heatmaps`       induction     Fig 10: prefix-matching and copying scores
 :func:`fig11_retained_capacity`        induction     Fig 11: retained capacity, aggregate ranking
 :func:`fig18_retained_per_task`        induction     Figs 18–19: retained capacity, per-task rankings
+:func:`fig20_gradient_vs_oracle`       rankings      Fig 20 (beyond the paper): SRCC(gradient, oracle)
+:func:`fig21_ranking_quality`          rankings      Fig 21 (beyond the paper): accuracy per ranking
 =====================================  ============  ==============================================
 
 Shared, private: ``_style`` (Agg backend, rc settings, palettes, saving, panel and heatmap helpers)
@@ -49,6 +51,7 @@ from iclprune.reporting.plotting.induction import (
     fig11_retained_capacity,
     fig18_retained_per_task,
 )
+from iclprune.reporting.plotting.rankings import fig20_gradient_vs_oracle, fig21_ranking_quality
 from iclprune.reporting.plotting.sweeps import fig05_head_pruning, fig06_ffn_pruning, fig07_combined_grid
 from iclprune.reporting.plotting.transfer import fig09_transfer
 
@@ -64,6 +67,8 @@ __all__ = [
     "fig11_retained_capacity",
     "fig12_task_heatmaps",
     "fig18_retained_per_task",
+    "fig20_gradient_vs_oracle",
+    "fig21_ranking_quality",
     "table1_cross_shot",
 ]
 
