@@ -255,3 +255,45 @@ def test_the_claims_table_has_the_gradient_vs_oracle_srcc(tmp_path: Path) -> Non
     assert row["verdict"] == "reproduced"
     assert float(row["ours"]) == pytest.approx(1.0)
     assert set(oracle_docs_by_key(oracle)) == {("t", 0)}
+
+
+def test_a_claims_table_renders_into_a_readme_block(tmp_path: Path) -> None:
+    from iclprune.workflow.cli import main
+
+    table = pd.DataFrame([
+        {"claim": "heads removable, 0-shot", "paper": "~70", "ours": "30", "low": "30", "high": "50",
+         "verdict": "undecided", "unit": "% of heads", "figure": "fig05", "note": "a|b", "config": "x"},
+        {"claim": "top-10% heads per quartile", "paper": "middle", "ours": "0.1 / 0.2", "low": "", "high": "",
+         "verdict": "not assessed", "unit": "share", "figure": "fig03", "note": "", "config": "x"},
+    ])  # fmt: skip
+    claims = tmp_path / "claims.tsv"
+    table.to_csv(claims, sep="\t", index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- big:start -->\nold\n<!-- big:end -->\nrest\n")
+    assert main(["claims-table", str(claims), "--readme", str(readme), "--block", "big"]) == 0
+    text = readme.read_text()
+    assert "old" not in text
+    assert "| heads removable, 0-shot | ~70 | 30 | [30, 50] | undecided | fig05 |" in text
+    assert "| top-10% heads per quartile | middle | 0.1 / 0.2 |  | not assessed | fig03 |" in text
+    assert text.startswith("intro\n")
+    assert text.endswith("rest\n")
+    assert main(["claims-table", str(tmp_path / "nonesuch.tsv")]) == 2
+
+
+def test_tasks_scored_by_another_metric_get_no_interval_and_are_named() -> None:
+    from iclprune.analysis.ranking_quality import other_metric_tasks
+    from iclprune.reporting.claims import removable_claim
+
+    docs = _docs_table({"gradient": {0: 1.0, 50: 0.9, 90: 0.3}}).drop(columns="ranking")
+    summary = docs.groupby(["task", "shot", "pct_heads", "pct_ffns"], as_index=False).acc.mean()
+    assert other_metric_tasks(docs, summary) == []
+    em = summary.assign(acc=np.where(summary.task == "b", summary.acc * 0.5, summary.acc))  # b: ReCoRD-like
+    assert other_metric_tasks(docs, em) == ["b"]
+    assert other_metric_tasks(docs.drop(columns="acc"), em) == ["a", "b"]
+    got = removable_claim(docs, em, "pct_heads", 1, 70.0, FAST)
+    assert "verdict" not in got  # not assessed: a bootstrap of acc says nothing about b's metric
+    assert "b scored by another metric" in got["note"]
+    decided = removable_claim(docs, summary, "pct_heads", 1, 70.0, FAST)
+    assert decided["verdict"] in {"reproduced", "not reproduced", "undecided"}
+    every = ranking_docs(docs, {"oracle": docs}, exclude=["b"])
+    assert set(every.task) == {"a"}

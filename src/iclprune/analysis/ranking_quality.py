@@ -211,16 +211,39 @@ def random_mean_docs(random: pd.DataFrame) -> pd.DataFrame:
     return out.assign(ranking="random")
 
 
+def other_metric_tasks(docs: pd.DataFrame, summary: pd.DataFrame, column: str = "pct_heads") -> list[str]:
+    """The tasks of a sweep whose summary ``acc`` is not the mean of their documents' ``acc`` at some point
+    (sorted): tasks scored by another metric (ReCoRD's ``em``, MultiRC's ``acc_all``) or whose documents
+    lack ``acc``. A bootstrap of document ``acc`` says nothing about them."""
+    keys = ["task", "shot", column]
+    summary = (
+        summary[summary.pct_ffns == 0] if "pct_ffns" in summary.columns and column != "pct_ffns" else summary
+    )
+    points = summary.astype({column: float}).groupby(keys).acc.mean()
+    if "acc" not in docs.columns:
+        return sorted({str(t) for t in points.index.get_level_values("task")})
+    means = docs.astype({column: float}).groupby(keys).acc.mean().reindex(points.index)
+    bad = ~np.isclose(means.to_numpy(dtype=float), points.to_numpy(dtype=float), rtol=0, atol=1e-6)
+    return sorted({str(k[0]) for k in points.index[bad]})
+
+
 def ranking_docs(
-    gradient: pd.DataFrame, others: Mapping[str, pd.DataFrame], random: pd.DataFrame | None = None
+    gradient: pd.DataFrame,
+    others: Mapping[str, pd.DataFrame],
+    random: pd.DataFrame | None = None,
+    *,
+    exclude: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Per-document rows of the head sweeps under every ranking, labelled ``ranking``: ``gradient`` (each
     task's own sweep), one per entry of ``others`` (``iterative``, ``oracle``: their sweeps' per-document
     tables) and ``random`` (:func:`random_mean_docs`, at the gradient sweep's points). Rows with FFNs
-    removed are dropped. Columns ``ranking, task, shot, pct_heads, doc_id, acc``."""
+    removed are dropped, and so are the tasks in ``exclude`` (e.g. :func:`other_metric_tasks`). Columns
+    ``ranking, task, shot, pct_heads, doc_id, acc``."""
     keep = ["task", "shot", "pct_heads", "doc_id", "acc"]
+    drop = set(exclude)
 
     def heads_only(df: pd.DataFrame, name: str) -> pd.DataFrame:
+        df = df[~df.task.isin(drop)]
         missing = sorted(set(keep) - set(df.columns))
         if missing:
             raise ValueError(f"per-document table of the {name} ranking lacks columns {missing}")
@@ -293,6 +316,7 @@ __all__ = [
     "OracleDocs",
     "gradient_vs_oracle",
     "oracle_docs_by_key",
+    "other_metric_tasks",
     "random_mean_docs",
     "ranking_curves",
     "ranking_docs",

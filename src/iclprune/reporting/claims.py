@@ -79,6 +79,7 @@ class ResultTables:
     # ranking) and the head oracle's per-document knock-outs
     ranked_docs: pd.DataFrame = field(default_factory=pd.DataFrame)
     head_oracle_docs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ranked_without: list[str] = field(default_factory=list)  # tasks left out of ranked_docs (another metric)
 
     @classmethod
     def read(cls, paths: Mapping[str, Sequence[str | Path]]) -> ResultTables:
@@ -96,7 +97,9 @@ class ResultTables:
             return [Path(p).with_name(Path(p).stem + ".docs.parquet") for p in paths.get(key, [])]
 
         tables = {
-            name: cat(list(paths.get(name, []))) for name in cls.__dataclass_fields__ if "docs" not in name
+            name: cat(list(paths.get(name, [])))
+            for name in cls.__dataclass_fields__
+            if "docs" not in name and name != "ranked_without"
         }
         sweeps = {"head_docs": "head_sweeps", "ffn_docs": "ffn_sweeps", "combined_docs": "combined"}
         docs = {name: cat(beside(key)) for name, key in sweeps.items()}
@@ -105,10 +108,15 @@ class ResultTables:
         if not docs["head_docs"].empty and (
             any(not d.empty for d in ranked.values()) or paths.get("random_heads")
         ):
-            from iclprune.analysis.ranking_quality import ranking_docs
+            from iclprune.analysis.ranking_quality import other_metric_tasks, ranking_docs
 
-            every = ranking_docs(docs["head_docs"], ranked, cat(beside("random_heads")))
-            docs["ranked_docs"] = every[every.ranking != "gradient"].reset_index(drop=True)
+            # tasks scored by another metric than a document mean of acc (ReCoRD, MultiRC) are left out of
+            # the ranking claims, which name them
+            without = other_metric_tasks(docs["head_docs"], tables["head_sweeps"])
+            if set(without) < set(docs["head_docs"].task):
+                every = ranking_docs(docs["head_docs"], ranked, cat(beside("random_heads")), exclude=without)
+                docs["ranked_docs"] = every[every.ranking != "gradient"].reset_index(drop=True)
+            docs["ranked_without"] = without
         docs["head_oracle_docs"] = cat(beside("head_oracle"))
         return cls(**tables, **docs)
 
@@ -141,6 +149,16 @@ def removable_claim(
     df = docs[docs.shot == shot] if not docs.empty else docs
     if df.empty:  # no per-document tables (an older run): the point estimate only
         return {"ours": max_fraction_within(sweeps, column, shot, MAX_DROP), "note": "no per-document tables"}
+    if not sweeps.empty:
+        from iclprune.analysis.ranking_quality import other_metric_tasks
+
+        other = other_metric_tasks(df, sweeps[sweeps.shot == shot], column)
+        if other:  # a document bootstrap of acc says nothing about a task scored by em or acc_all
+            return {
+                "ours": max_fraction_within(sweeps, column, shot, MAX_DROP),
+                "note": f"point estimate; no interval: {', '.join(other)} scored by another metric than a "
+                "document mean of acc",
+            }
     iv = sweep_intervals(df, column, settings=settings)
     sure, maybe = removable(iv, column, MAX_DROP), removable(iv, column, MAX_DROP, bound="drop_low")
     at = iv[iv[column] == paper_pct]
@@ -318,6 +336,29 @@ def cross_shot_claim(r: pd.Series, agree: AgreementReplicates | str) -> dict[str
     )
 
 
+def render_claims(table: pd.DataFrame) -> str:
+    """Markdown table of a claims table (``results/claims.tsv``): claim, paper, ours, 95% interval,
+    verdict, figure; a row without an interval shows an empty cell."""
+    missing = [
+        c for c in ("claim", "paper", "ours", "low", "high", "verdict", "figure") if c not in table.columns
+    ]
+    if missing:
+        raise ValueError(f"claims table lacks columns {missing}; expected the columns of results/claims.tsv")
+
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        return f"{v:.3g}" if isinstance(v, float) else str(v).replace("|", "\\|")
+
+    lines = ["| claim | paper | ours | 95% interval | verdict | figure |", "|---|---|---:|---:|---|---|"]
+    for r in table.itertuples(index=False):
+        iv = f"[{cell(r.low)}, {cell(r.high)}]" if cell(r.low) != "" else ""
+        lines.append(
+            f"| {cell(r.claim)} | {cell(r.paper)} | {cell(r.ours)} | {iv} | {cell(r.verdict)} | {cell(r.figure)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 RANKING_NAMES = {"iterative": "the re-scored (iterative) gradient", "oracle": "the oracle knock-out",
                  "random": "a random"}  # fmt: skip
 
@@ -333,6 +374,8 @@ def ranking_claims(t: ResultTables, variant: str, settings: Bootstrap) -> list[d
         for (ranking, shot), docs in t.ranked_docs.groupby(["ranking", "shot"], sort=True):
             got = removable_claim(docs, pd.DataFrame(), "pct_heads", int(shot), 70.0, settings)
             name = RANKING_NAMES.get(str(ranking), str(ranking))
+            if t.ranked_without:
+                got["note"] += f"; without {', '.join(t.ranked_without)} (not scored by accuracy)"
             rows.append(_row(
                 f"heads removable with ≤5 points mean drop under {name} ranking, {shot}-shot",
                 "~70 (gradient ranking)", got.pop("ours"), "% of heads", "fig21", **got,

@@ -96,24 +96,28 @@ def _gradient_vs_oracle(inputs: Inputs, params: Mapping[str, Any]) -> pd.DataFra
     )  # fmt: skip
 
 
-def _ranking_docs(inputs: Inputs) -> pd.DataFrame:
-    """Per-document rows of the head sweeps under every ranking (inputs ``gradient``, ``iterative``,
-    ``oracle``, ``random``), labelled ``ranking`` (:func:`iclprune.analysis.ranking_quality.ranking_docs`)."""
-    from iclprune.analysis.ranking_quality import ranking_docs
+def _ranking_quality(inputs: Inputs, out: str | Path, params: Mapping[str, Any]) -> list[Path]:
+    """Fig 21 from the head sweeps under every ranking (inputs ``gradient``, ``iterative``, ``oracle``,
+    ``random``; :func:`iclprune.analysis.ranking_quality.ranking_docs`), without the tasks scored by a
+    metric that is not a document mean of ``acc`` (named in the legend)."""
+    from iclprune.analysis.ranking_quality import other_metric_tasks, ranking_curves, ranking_docs
 
+    gradient = _docs(inputs["gradient"])
+    exclude = other_metric_tasks(gradient, _cat(inputs["gradient"]))
+    if set(exclude) >= set(gradient.task):
+        raise ValueError(
+            f"fig21: every task ({exclude}) is scored by a metric that is not a document mean of acc; "
+            "the ranking-quality figure needs at least one task scored by accuracy"
+        )
     others = {name: _docs(inputs[name]) for name in ("iterative", "oracle") if inputs.get(name)}
     random = _docs(inputs["random"]) if inputs.get("random") else None
-    return ranking_docs(_docs(inputs["gradient"]), others, random)
-
-
-def _ranking_quality(inputs: Inputs, out: str | Path, params: Mapping[str, Any]) -> list[Path]:
-    from iclprune.analysis.ranking_quality import ranking_curves
-
-    docs = _ranking_docs(inputs)
+    docs = ranking_docs(gradient, others, random, exclude=exclude)
     counts = sorted({int(n) for n in docs.groupby(["ranking", "task", "shot"]).doc_id.nunique()})
     n_docs = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
     curves = ranking_curves(docs, settings=_bootstrap(params))
-    return plotting.fig21_ranking_quality(curves, out, shots=params.get("shots"), n_docs=n_docs)
+    return plotting.fig21_ranking_quality(
+        curves, out, shots=params.get("shots"), n_docs=n_docs, without=exclude
+    )
 
 
 def _random(inputs: Inputs) -> pd.DataFrame | None:

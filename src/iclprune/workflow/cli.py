@@ -244,6 +244,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="GPUs one job holds (default: enough 80 GB GPUs for the weights)")  # fmt: skip
     p.add_argument("--out", type=_table, default=None, help="also write the per-stage table here")
 
+    p = sub.add_parser("claims-table", help="render a claims table (results/claims.tsv) as Markdown")
+    p.add_argument("claims", help="a claims table written by the workflow (TSV)")
+    p.add_argument("--readme", default=None, help="write it into this Markdown file between markers")
+    p.add_argument(
+        "--block", default="claims", help="the markers' name: <!-- NAME:start --> … <!-- NAME:end -->"
+    )
+
     args = parser.parse_args(argv)
     if args.command == "fetch-data" and args.path is not None:
         given = [f"--{k.replace('_', '-')}" for k in ("name", "revision", "cache_dir") if getattr(args, k)]
@@ -358,6 +365,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ok {manifest['task']} {manifest['n_files']} files")
             if failed:
                 return 2
+        elif args.command == "claims-table":
+            from iclprune.core.io import read_table
+            from iclprune.reporting.claims import render_claims
+            from iclprune.reporting.timings import write_block
+
+            text = render_claims(read_table(args.claims))
+            print(text, end="")
+            if args.readme:
+                write_block(args.readme, args.block, text)
         elif args.command == "cost":
             from iclprune.core.io import write_table
             from iclprune.workflow.cost import estimate, load_config, render

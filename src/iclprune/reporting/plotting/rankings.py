@@ -102,6 +102,7 @@ def fig21_ranking_quality(
     shots: Sequence[int] | None = None,
     max_drop: float = 5.0,
     n_docs: str = "",
+    without: Sequence[str] = (),
 ) -> list[Path]:
     """Fig 21: mean accuracy over tasks against % of heads removed under each ranking (the paper's one-shot
     gradient ranking, the iteratively re-scored gradient, the oracle knock-out ranking and the random
@@ -117,6 +118,7 @@ def fig21_ranking_quality(
         shots: shot counts to draw (default all).
         max_drop: the drop budget in points.
         n_docs: how many documents per task, for the legend title (e.g. ``"16"``).
+        without: tasks of the study left out of the means (scored by another metric), named in the legend.
 
     Returns:
         ``[pdf, png]``.
@@ -158,6 +160,8 @@ def fig21_ranking_quality(
         shots_text = "/".join(f"{s}" for s in shot_list)
         title = f"% of heads removable within {max_drop:g} points\n(upper 95% bound; {shots_text}-shot)"
         title += "\nbands: 95% bootstrap interval" + (f"\n({n_docs} docs per task)" if n_docs else "")
+        if without:
+            title += "\nwithout " + ", ".join(without) + "\n(not scored by accuracy)"
         _legend_right(axes[-1], title=title)
         return _save(fig, out_stem)
 
