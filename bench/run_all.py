@@ -1,6 +1,6 @@
 """`make bench` / `make bench-workflow`: run bench scripts in turn; each prints `name: value[unit]` lines.
 
-`make bench` runs the micro benchmarks (every bench/bench_*.py but the workflow timing, about 6 minutes on
+`make bench` runs the micro benchmarks (every bench/bench_*.py but the workflow timing, about 8 minutes on
 a 2-core CPU); `make bench-workflow` (`--workflow`) runs bench_workflow.py alone, which times whole
 workflow runs (32 minutes). `python bench/run_all.py bench_resume bench_pruned` runs only the named
 scripts.
