@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--configfile", nargs="+", default=["config/config.yaml"], help="later files override")
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--from", dest="source", default=None, help="tabulate this benchmarks/ dir, do not run")
+    p.add_argument(
+        "--total-s", type=float, default=None,
+        help="with --from: the wall time that run took (seconds, e.g. the `Elapsed time` Snakemake printed)",
+    )  # fmt: skip
     p.add_argument("--out", default=str(ROOT / "bench/workflow_times.tsv"))
     p.add_argument("--readme", default=None, help="write the table into this Markdown file between markers")
     p.add_argument("--keep", action="store_true", help="keep the temporary run directory")
@@ -151,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     for target, files in runs:
         work = None
         if args.source:
-            bench_dir, total = Path(args.source), None
+            bench_dir, total = Path(args.source), args.total_s
         else:
             bench_dir, total, work, _ = run_workflow(files, args.cores)
         table = collect_stage_times(bench_dir)

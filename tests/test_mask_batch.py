@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from iclprune.analysis.pruning import head_ranking, pruning_sweep
+from iclprune.analysis.pruning import head_ranking, pruning_mask, pruning_sweep
 from iclprune.core.components import Mask
 from iclprune.evaluate.evaluation import Evaluator, build_requests
 from iclprune.evaluate.taskdefs import task_config
@@ -118,3 +119,43 @@ def test_bad_mask_batch_is_refused() -> None:
     model, tok = load_model("tiny:llama", seed=0)
     with pytest.raises(ValueError, match="mask_batch=0; expected a positive integer"):
         Evaluator(model, tok, mask_batch=0)
+
+
+def test_a_sweep_resumed_mid_chunk_tiles_the_masks_as_before(tmp_path, monkeypatch) -> None:
+    """A kill can land between the checkpoint lines of one chunk; the resumed sweep must form the same
+    tiles (the same masks per forward) as the uninterrupted one, or its floats differ in the last bits."""
+    model, tok = load_model("tiny:llama", seed=0)
+    reqs = build_requests(task_config("icl_antonyms"), 1, limit=4)
+    heads = head_ranking(np.random.default_rng(0).random(resolve(model).shape))
+    grid = [(p, 0.0) for p in range(0, 100, 10)]
+    ev = Evaluator(model, tok, batch_size=2, mask_batch=4)
+    tiles: list[list[Mask]] = []
+    many = Evaluator.evaluate_many
+
+    def spy(self, reqs, masks):
+        tiles.append(list(masks))
+        return many(self, reqs, masks)
+
+    monkeypatch.setattr(Evaluator, "evaluate_many", spy)
+    full = pruning_sweep(ev, reqs, grid, heads=heads, checkpoint=tmp_path / "full.jsonl")
+    uninterrupted = list(tiles)
+    assert [len(t) for t in uninterrupted] == [4, 4, 2]
+    lines = (tmp_path / "full.jsonl").read_text().splitlines(keepends=True)
+    for cut in (1, 4, 5):  # inside the first chunk, at its end, inside the second
+        (tmp_path / "cut.jsonl").write_text("".join(lines[:cut]))
+        tiles.clear()
+        resumed = pruning_sweep(ev, reqs, grid, heads=heads, checkpoint=tmp_path / "cut.jsonl")
+        assert tiles == uninterrupted[cut // 4 :], cut
+        pd.testing.assert_frame_equal(resumed[0], full[0], check_exact=True)
+        pd.testing.assert_frame_equal(resumed[1], full[1], check_exact=True)
+
+
+def test_points_loaded_from_a_checkpoint_count_as_evaluated_for_later_sweeps(tmp_path) -> None:
+    model, tok = load_model("tiny:llama", seed=0)
+    reqs = build_requests(task_config("icl_antonyms"), 1, limit=4)
+    heads = head_ranking(np.random.default_rng(0).random(resolve(model).shape))
+    ev = Evaluator(model, tok, batch_size=2, mask_batch=4)
+    pruning_sweep(ev, reqs, [(0, 0.0), (50, 0.0)], heads=heads, checkpoint=tmp_path / "a.jsonl")
+    memo: dict = {}
+    pruning_sweep(ev, reqs, [(0, 0.0), (50, 0.0)], heads=heads, checkpoint=tmp_path / "a.jsonl", memo=memo)
+    assert set(memo) == {pruning_mask(heads, 0, None, 0), pruning_mask(heads, 50, None, 0)}

@@ -119,6 +119,27 @@ def test_oracle_checkpoint_resumes_after_a_crash(tiny, tmp_path, monkeypatch) ->
     pd.testing.assert_frame_equal(got_docs, want_docs)
 
 
+def test_oracle_cut_inside_a_pass_reruns_that_pass_whole(tiny, tmp_path, monkeypatch) -> None:
+    """A kill between the checkpoint lines of one pass: the resumed oracle runs that pass with all its
+    knock-outs (the same tiles as before), so its tables are bit-identical to the uninterrupted ones."""
+    from iclprune.analysis import rankings
+
+    reqs = _importance_reqs(n_docs=3)
+    tiled = tiny  # mask_batch = 4: four knock-outs of a layer per tiled forward
+    ck = tmp_path / "oracle.partial.jsonl"
+    want, want_docs = head_oracle(tiled, reqs, checkpoint=ck, layers_per_pass=1)
+    H = resolve(tiny.model).n_heads
+    lines = ck.read_text().splitlines(keepends=True)
+    ck.write_text("".join(lines[: H + 3]))  # pass 0 (full model + layer 0) and two knock-outs of layer 1
+    real, calls = rankings._resumed, []
+    monkeypatch.setattr(rankings, "_resumed", lambda *a: calls.append(list(a[2])) or real(*a))
+    got, got_docs = head_oracle(tiled, reqs, checkpoint=ck, layers_per_pass=1)
+    assert calls[0] == [(1, h) for h in range(H)]
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    pd.testing.assert_frame_equal(got_docs, want_docs, check_exact=True)
+    assert len(ck.read_text().splitlines()) == len(lines)  # nothing checkpointed twice
+
+
 def _examples(evaluator: Evaluator, n_docs: int = 6):
     return evaluator.importance_examples(_importance_reqs(shots=1, n_docs=n_docs))
 

@@ -38,6 +38,9 @@ def _point(
     ``responses`` (lm-eval's ``(loglik, is_greedy)`` per request, computed elsewhere) skip evaluation;
     ``memo`` (mask → result, for one ``reqs``) returns a mask already evaluated by another sweep."""
     done = ck.get(**key) if ck else None
+    if done is not None and memo is not None and mask not in memo:
+        # what the sweep before a kill evaluated counts as evaluated for the sweeps after it too
+        memo[mask] = EvalResult(metrics={metric: done["value"]}, per_doc=pd.DataFrame(done["docs"]))
     if done is None:
         if responses is not None:
             result = score_responses(reqs, responses)
@@ -221,10 +224,16 @@ def pruning_sweep(
         ({"pct_heads": pct_h, "pct_ffns": pct_f}, pruning_mask(heads, pct_h, ffns, pct_f))
         for pct_h, pct_f in grid
     ]
-    # masks still to evaluate (not checkpointed, not evaluated by another sweep), each once, in grid order
-    todo = list(dict.fromkeys(m for key, m in points if not (ck and ck.get(**key)) and m not in memo))
+    # The chunks are fixed by grid position (distinct masks not evaluated by another sweep, in grid
+    # order), never by what is left: a resumed sweep tiles each mask with the same neighbours as an
+    # uninterrupted one, so its float results are bit-identical. A chunk is skipped only when all its
+    # points are checkpointed; one cut by a kill is evaluated again whole.
+    distinct = list(dict.fromkeys(m for _, m in points if m not in memo))
     step = evaluator.mask_batch if evaluator.shared_context else 1
-    chunks = [todo[c : c + step] for c in range(0, len(todo), step)]
+    pending = {m for key, m in points if not (ck and ck.get(**key))}
+    done = {m for _, m in points} - pending  # every point of the mask checkpointed
+    chunks = [distinct[c : c + step] for c in range(0, len(distinct), step)]
+    chunks = [chunk for chunk in chunks if not set(chunk) <= done]
     for chunk in tqdm(chunks, desc=f"pruning {reqs.name} {reqs.shots}-shot", disable=not progress):
         memo.update(zip(chunk, evaluator.evaluate_many(reqs, chunk), strict=True))
         for key, mask in points:  # checkpoint this chunk's points now

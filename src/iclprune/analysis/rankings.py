@@ -111,12 +111,17 @@ def head_oracle(
                  len(done), len(keys))  # fmt: skip
 
     def finish(key: tuple[int, int], resps: Sequence[tuple[float, bool]]) -> None:
+        if key in done:  # checkpointed before a kill; recomputed only to tile its pass as before
+            return
         done[key] = _doc_rows(reqs, resps)
         if ck:
             ck.add({"layer": key[0], "head": key[1], "docs": done[key]})
 
     if resume and todo:
-        for chunk in _passes(todo, layers_per_pass):
+        # passes (and the tiles within them) are fixed by the full list of knock-outs, never by what is
+        # left, so a resumed oracle is bit-identical to an uninterrupted one; a pass cut by a kill is
+        # run again whole
+        for chunk in (c for c in _passes(keys, layers_per_pass) if any(k not in done for k in c)):
             log.info("head oracle %s %d-shot: %d knock-outs from layer %d, resumed from the clean residual "
                      "stream", reqs.name, reqs.shots, len(chunk), max(chunk[0][0], 0))  # fmt: skip
             for key, resps in zip(chunk, _resumed(evaluator, reqs, chunk, progress), strict=True):
