@@ -25,7 +25,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
-	$(VENV)/bin/snakemake --configfile config/config.yaml --report results/report.html
+	$(VENV)/bin/snakemake --configfile config/config.yaml --report results/embedded/report.html
 
 test: $(STAMP)
 	$(PY) -m pytest -q

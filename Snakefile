@@ -21,6 +21,7 @@ include: "rules/agreement.smk"
 include: "rules/induction.smk"
 include: "rules/figures.smk"
 include: "rules/claims.smk"
+include: "rules/scale.smk"
 
 
 rule all:

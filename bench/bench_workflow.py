@@ -101,7 +101,20 @@ def run_workflow(
     start = time.perf_counter()
     subprocess.run([*snakemake, *configfiles, "--quiet", "rules"], cwd=work, env=env, check=True)
     wall = time.perf_counter() - start
-    return work / "benchmarks", wall, work, int(jobs[1])
+    return work / "benchmarks" / _study(work, configfiles), wall, work, int(jobs[1])
+
+
+def _study(work: Path, configfiles: list[str]) -> str:
+    """The study the run wrote (benchmarks/<study>/): config/config.yaml's, or the last config file's."""
+    import yaml
+
+    study = None
+    for path in [work / "config/config.yaml", *(work / f for f in configfiles)]:
+        if path.is_file():
+            study = (yaml.safe_load(path.read_text()) or {}).get("study", study)
+    if study is None:
+        raise SystemExit(f"no `study` in {configfiles} or config/config.yaml; expected the study's name")
+    return str(study)
 
 
 def _write(table, out: Path, configfiles: list[str], cores: int, total: float | None) -> None:
@@ -121,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configfile", nargs="+", default=["config/config.yaml"], help="later files override")
     p.add_argument("--cores", type=int, default=2)
-    p.add_argument("--from", dest="source", default=None, help="tabulate this benchmarks/ dir, do not run")
+    p.add_argument(
+        "--from", dest="source", default=None, help="tabulate this benchmarks/<study>/ dir, do not run"
+    )
     p.add_argument(
         "--total-s", type=float, default=None,
         help="with --from: the wall time that run took (seconds, e.g. the `Elapsed time` Snakemake printed)",

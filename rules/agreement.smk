@@ -1,16 +1,16 @@
 rule aggregate_importance:
     input:
         scores=expand(
-            "results/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
+            "results/{{study}}/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
             task=TASKS,
         ),
     output:
-        scores="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
-        sidecar="results/rankings/{model}/aggregate/{shot}shot/heads.json",
+        scores="results/{study}/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+        sidecar="results/{study}/rankings/{model}/aggregate/{shot}shot/heads.json",
     log:
-        "logs/rankings/{model}/aggregate/{shot}shot/heads.log",
+        "logs/{study}/rankings/{model}/aggregate/{shot}shot/heads.log",
     benchmark:
-        "benchmarks/rankings/{model}/aggregate/{shot}shot/heads.tsv"
+        "benchmarks/{study}/rankings/{model}/aggregate/{shot}shot/heads.tsv"
     container:
         CONTAINER
     resources:
@@ -22,16 +22,16 @@ rule aggregate_importance:
 rule cross_task_agreement:
     input:
         scores=expand(
-            "results/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
+            "results/{{study}}/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
             task=TASKS,
         ),
     output:
-        table="results/agreement/{model}/{shot}shot/cross_task.tsv",
-        sidecar="results/agreement/{model}/{shot}shot/cross_task.json",
+        table="results/{study}/agreement/{model}/{shot}shot/cross_task.tsv",
+        sidecar="results/{study}/agreement/{model}/{shot}shot/cross_task.json",
     log:
-        "logs/agreement/{model}/{shot}shot/cross_task.log",
+        "logs/{study}/agreement/{model}/{shot}shot/cross_task.log",
     benchmark:
-        "benchmarks/agreement/{model}/{shot}shot/cross_task.tsv"
+        "benchmarks/{study}/agreement/{model}/{shot}shot/cross_task.tsv"
     container:
         CONTAINER
     resources:
@@ -45,18 +45,18 @@ rule cross_task_agreement:
 rule cross_shot_agreement:
     input:
         scores=expand(
-            "results/importance/{{model}}/{task}/{shot}shot/heads.parquet",
+            "results/{{study}}/importance/{{model}}/{task}/{shot}shot/heads.parquet",
             task=TASKS,
             shot=SHOTS,
         ),
     output:
-        table="results/agreement/{model}/cross_shot.tsv",
-        summary="results/agreement/{model}/cross_shot.summary.tsv",
-        sidecar="results/agreement/{model}/cross_shot.json",
+        table="results/{study}/agreement/{model}/cross_shot.tsv",
+        summary="results/{study}/agreement/{model}/cross_shot.summary.tsv",
+        sidecar="results/{study}/agreement/{model}/cross_shot.json",
     log:
-        "logs/agreement/{model}/cross_shot.log",
+        "logs/{study}/agreement/{model}/cross_shot.log",
     benchmark:
-        "benchmarks/agreement/{model}/cross_shot.tsv"
+        "benchmarks/{study}/agreement/{model}/cross_shot.tsv"
     container:
         CONTAINER
     resources:

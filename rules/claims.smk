@@ -2,7 +2,7 @@ rule claims:
     input:
         **{
             f"ranked_{r}": paths(
-                "results/pruning/{model}/{task}/{shot}shot/ranked/{r}.parquet",
+                "results/{study}/pruning/{model}/{task}/{shot}shot/ranked/{r}.parquet",
                 task=TASKS,
                 shot=SWEEP_SHOTS,
                 r=r,
@@ -10,53 +10,53 @@ rule claims:
             for r in HEAD_RANKINGS
         },
         importance=paths(
-            "results/importance/{model}/{task}/{shot}shot/heads.parquet",
+            "results/{study}/importance/{model}/{task}/{shot}shot/heads.parquet",
             task=TASKS,
             shot=SHOTS,
         ),
         head_sweeps=paths(
-            "results/pruning/{model}/{task}/{shot}shot/heads.parquet",
+            "results/{study}/pruning/{model}/{task}/{shot}shot/heads.parquet",
             task=TASKS,
             shot=SWEEP_SHOTS,
         ),
         ffn_sweeps=paths(
-            "results/pruning/{model}/{task}/{shot}shot/ffns.parquet",
+            "results/{study}/pruning/{model}/{task}/{shot}shot/ffns.parquet",
             task=TASKS,
             shot=SWEEP_SHOTS,
         ),
         combined=paths(
-            "results/pruning/{model}/{task}/{shot}shot/combined.parquet",
+            "results/{study}/pruning/{model}/{task}/{shot}shot/combined.parquet",
             task=TASKS,
             shot=SWEEP_SHOTS,
         ),
         aggregate=paths(
-            "results/rankings/{model}/aggregate/{shot}shot/heads.parquet", shot=SHOTS
+            "results/{study}/rankings/{model}/aggregate/{shot}shot/heads.parquet", shot=SHOTS
         ),
         oracle=paths(
-            "results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+            "results/{study}/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
             task=TASKS,
             shot=SWEEP_SHOTS,
         ),
         cross_task=paths(
-            "results/agreement/{model}/{shot}shot/cross_task.tsv", shot=SHOTS
+            "results/{study}/agreement/{model}/{shot}shot/cross_task.tsv", shot=SHOTS
         ),
         cross_shot=(
-            paths("results/agreement/{model}/cross_shot.summary.tsv")
+            paths("results/{study}/agreement/{model}/cross_shot.summary.tsv")
             if len(SHOTS) > 1
             else []
         ),
-        induction=paths("results/induction/{model}/scores.parquet"),
-        retained=paths("results/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS),
+        induction=paths("results/{study}/induction/{model}/scores.parquet"),
+        retained=paths("results/{study}/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS),
         # beyond the paper: the ranking-quality claims (pruning.rankings, the random control)
         random_heads=paths(
-            "results/pruning/{model}/{task}/{shot}shot/random/heads_{draw}.parquet",
+            "results/{study}/pruning/{model}/{task}/{shot}shot/random/heads_{draw}.parquet",
             task=TASKS,
             shot=SWEEP_SHOTS,
             draw=RANDOM_DRAWS,
         ),
         head_oracle=(
             paths(
-                "results/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
+                "results/{study}/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
                 task=TASKS,
                 shot=SWEEP_SHOTS,
             )
@@ -65,21 +65,22 @@ rule claims:
         ),
     output:
         report(
-            "results/claims.tsv",
+            "results/{study}/claims/{model}.tsv",
             caption="../report/claims.rst",
             category="Claims",
+            subcategory="{model}",
         ),
-        "results/claims.json",
+        "results/{study}/claims/{model}.json",
     log:
-        "logs/claims.log",
+        "logs/{study}/claims/{model}.log",
     benchmark:
-        "benchmarks/claims.tsv"
+        "benchmarks/{study}/claims/{model}.tsv"
     container:
         CONTAINER
     resources:
         **rule_resources("claims", "light"),
     params:
-        name=config["name"],
+        name=claims_name,
         variant=VARIANT,
         pairs=config["claims"]["pairs"],
         seed=config["seed"],

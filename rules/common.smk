@@ -17,21 +17,27 @@ from iclprune.core.settings import (
     PruningSettings,
 )
 from iclprune.evaluate.taskdata import task_sources
+from iclprune.workflow.study import scale_series, study_models
 from iclprune.evaluate.taskdefs import (
     check_disjoint_tasks,
     check_sweep_shots,
     check_task_names,
 )
 
-if config["model"] not in config["models"]:
-    raise ValueError(
-        f"model {config['model']!r} is not defined under `models` ({', '.join(config['models'])})"
-    )
+def one_of(names):
+    """A wildcard constraint matching exactly one of `names` (none: matches nothing)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+# The study: every output lives under results/<study>/ (logs/<study>/, benchmarks/<study>/), per model
+# below that (results/<study>/<stage>/<model>/...), so two configurations in one checkout never share a
+# target. `model` names one model of `models` or a list of them (a scale study); each keeps its own spec.
+STUDY = config["study"]
+STUDY_MODELS = study_models(config)
 check_task_names(config["tasks"] + config.get("ood_tasks", []))
-MODEL = config["model"]
-MODEL_SPEC = config["models"][MODEL]
 # An unknown embedded/tiny model stops here, before any job.
-ModelRef.parse(MODEL_SPEC["source"])
+for _label in STUDY_MODELS:
+    ModelRef.parse(config["models"][_label]["source"])
 TASKS = config["tasks"]
 SHOTS = config["shots"]
 OOD_TASKS = config.get("ood_tasks", [])
@@ -48,13 +54,27 @@ PRUNING = PruningSettings.from_config(config)
 INDUCTION = InductionSettings.from_config(config)
 EVALUATION = EvaluationSettings.from_config(config)
 CONTAINER = config["container"]
-# Rules that run the model use the CUDA image unless the model takes the CPU path.
-MODEL_CONTAINER = CONTAINER if runs_on_cpu(MODEL_SPEC) else config["container_gpu"]
+# Rules that run a model use the CUDA image unless every model of the study takes the CPU path.
+MODEL_CONTAINER = (
+    CONTAINER
+    if all(runs_on_cpu(config["models"][m]) for m in STUDY_MODELS)
+    else config["container_gpu"]
+)
 
 
-def model_spec_json():
-    """The model spec as one JSON string (a stable `params` value for every rule)."""
-    return json.dumps(MODEL_SPEC, sort_keys=True)
+wildcard_constraints:
+    study=re.escape(STUDY),
+    model=one_of(STUDY_MODELS),
+
+
+def model_spec(wildcards):
+    """The spec of the job's model (`models.<wildcards.model>`)."""
+    return config["models"][wildcards.model]
+
+
+def model_spec_json(wildcards):
+    """The job's model spec as one JSON string (a stable `params` value for every rule)."""
+    return json.dumps(model_spec(wildcards), sort_keys=True)
 
 
 def task_data(wildcards):
@@ -70,9 +90,9 @@ def task_data_inputs(wildcards):
 
 def model_manifest(wildcards):
     """The download manifest the card depends on: only for a hub-sourced model (source = hub id)."""
-    if hub_repo_id(MODEL_SPEC) is None:
+    if hub_repo_id(model_spec(wildcards)) is None:
         return []
-    return [f"results/models/{wildcards.model}/manifest.json"]
+    return [f"results/{STUDY}/models/{wildcards.model}/manifest.json"]
 
 
 # Resources of every job (gpu, mem_mb, runtime) follow from the model's size and dtype. The package
@@ -93,13 +113,23 @@ _STAGE_RESOURCES = {}
 
 
 def rule_resources(name, stage):
-    """Resources of rule `name`, a job of `stage` (iclprune.model.placement.STAGES or "light")."""
-    if stage not in _STAGE_RESOURCES:
-        batch = STAGE_BATCH.get(stage, EVALUATION.batch_size)
-        _STAGE_RESOURCES[stage] = stage_resources(
-            MODEL_SPEC, stage, cluster=CLUSTER, batch_size=batch, rule=name
-        )
-    return _STAGE_RESOURCES[stage]
+    """Resources of rule `name`, a job of `stage` (iclprune.model.placement.STAGES or "light"), per
+    model: every model of the study is planned here (a model that fits no node stops the parse), and
+    each job gets its own model's numbers, so models of different GPU needs run side by side."""
+    batch = STAGE_BATCH.get(stage, EVALUATION.batch_size)
+    per_model = {}
+    for label in STUDY_MODELS:
+        if (label, stage) not in _STAGE_RESOURCES:
+            _STAGE_RESOURCES[label, stage] = stage_resources(
+                config["models"][label], stage, cluster=CLUSTER, batch_size=batch, rule=name
+            )
+        per_model[label] = _STAGE_RESOURCES[label, stage]
+    first = per_model[STUDY_MODELS[0]]
+    if stage == "light" or all(r == first for r in per_model.values()):
+        return dict(first)
+    return {
+        key: (lambda wildcards, key=key: per_model[wildcards.model][key]) for key in first
+    }
 
 
 def concrete_gpus(requests):
@@ -132,7 +162,42 @@ def evaluation_settings(wildcards):
 
 
 def all_targets():
-    return [f"results/figures/{stem}.pdf" for stem in FIGURES] + ["results/claims.tsv"]
+    """Every model's figures and claims table, and the scale study's outputs (two models or more)."""
+    per_model = [f"results/{{study}}/figures/{{model}}/{stem}.pdf" for stem in FIGURES]
+    per_model.append("results/{study}/claims/{model}.tsv")
+    targets = expand(per_model, study=STUDY, model=STUDY_MODELS)
+    return targets + scale_targets()
+
+
+def claims_name(wildcards):
+    """The config's name in a claims table; a study of several models adds the model."""
+    if len(STUDY_MODELS) == 1:
+        return config["name"]
+    return f"{config['name']}, model {wildcards.model}"
+
+
+# The scale study (rules/scale.smk): one series per axis with two models or more, the sizes against
+# parameter count, the checkpoints of one model against training step.
+SCALE_FIGURES = ["scale_removable", "scale_induction", "scale_agreement", "scale_depth"]
+SCALE_SERIES = scale_series(config)
+# Random-weight models (tiny:<family>) show the machinery, never a finding; every scale figure says so.
+SCALE_NOTE = (
+    "random-weight models: these figures show the machinery, not a finding"
+    if any(config["models"][m]["source"].startswith("tiny:") for m in STUDY_MODELS)
+    else ""
+)
+
+
+def scale_targets():
+    """The scale study's outputs: claims and figures per series (none for a study of one model)."""
+    claims = expand("results/{study}/scale/{axis}/claims.tsv", study=STUDY, axis=SCALE_SERIES)
+    figures = expand(
+        "results/{study}/scale/{axis}/{figure}.pdf",
+        study=STUDY,
+        axis=SCALE_SERIES,
+        figure=SCALE_FIGURES,
+    )
+    return claims + figures
 
 
 VARIANT = IMPORTANCE.variant
@@ -140,12 +205,8 @@ TRANSFER_RANKINGS = ["high", "low", "aggregate"]
 
 
 def paths(pattern, **wildcards):
-    return expand(pattern, model=MODEL, **wildcards)
-
-
-def one_of(names):
-    """A wildcard constraint matching exactly one of `names` (none: matches nothing)."""
-    return "|".join(re.escape(n) for n in names) or "(?!)"
+    """`pattern` expanded over `wildcards` in this study, the `{model}` wildcard left to the rule."""
+    return expand(pattern, study=STUDY, model="{model}", **wildcards)
 
 
 RANDOM_DRAWS = list(range(PRUNING.random_rankings))
@@ -156,18 +217,18 @@ def random_outputs(kind):
     out = {}
     for r in RANDOM_DRAWS:
         out[f"random_{r}"] = (
-            f"results/pruning/{{model}}/{{task}}/{{shot}}shot/random/{kind}_{r}.parquet"
+            f"results/{{study}}/pruning/{{model}}/{{task}}/{{shot}}shot/random/{kind}_{r}.parquet"
         )
         out[f"random_{r}_sidecar"] = (
-            f"results/pruning/{{model}}/{{task}}/{{shot}}shot/random/{kind}_{r}.json"
+            f"results/{{study}}/pruning/{{model}}/{{task}}/{{shot}}shot/random/{kind}_{r}.json"
         )
     return out
 
 
 HEAD_RANKINGS = list(PRUNING.rankings)
 RANKING_SCORES = {
-    "oracle": "results/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
-    "iterative": "results/iterative/{model}/{task}/{shot}shot/heads.parquet",
+    "oracle": "results/{study}/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
+    "iterative": "results/{study}/iterative/{model}/{task}/{shot}shot/heads.parquet",
 }
 
 
@@ -181,10 +242,10 @@ def ranked_outputs():
     out = {}
     for r in HEAD_RANKINGS:
         out[f"ranked_{r}"] = (
-            f"results/pruning/{{model}}/{{task}}/{{shot}}shot/ranked/{r}.parquet"
+            f"results/{{study}}/pruning/{{model}}/{{task}}/{{shot}}shot/ranked/{r}.parquet"
         )
         out[f"ranked_{r}_sidecar"] = (
-            f"results/pruning/{{model}}/{{task}}/{{shot}}shot/ranked/{r}.json"
+            f"results/{{study}}/pruning/{{model}}/{{task}}/{{shot}}shot/ranked/{r}.json"
         )
     return out
 
@@ -193,18 +254,18 @@ def transfer_outputs(rankings):
     """Named outputs of a head-pruning job's transfer sweeps: <ranking>, <ranking>_sidecar."""
     out = {}
     for r in rankings:
-        out[r] = f"results/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.parquet"
+        out[r] = f"results/{{study}}/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.parquet"
         out[f"{r}_sidecar"] = (
-            f"results/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.json"
+            f"results/{{study}}/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.json"
         )
     return out
 
 
 def build_figures():
     """Paper item stem → its inputs and plotting options (see iclprune.reporting.figures)."""
-    sweep = "results/pruning/{model}/{task}/{shot}shot/{kind}.parquet"
-    transfer = "results/transfer/{model}/{task}/{shot}shot/{ranking}.parquet"
-    random = "results/pruning/{model}/{task}/{shot}shot/random/{kind}_{draw}.parquet"
+    sweep = "results/{study}/pruning/{model}/{task}/{shot}shot/{kind}.parquet"
+    transfer = "results/{study}/transfer/{model}/{task}/{shot}shot/{ranking}.parquet"
+    random = "results/{study}/pruning/{model}/{task}/{shot}shot/random/{kind}_{draw}.parquet"
     percents = list(PRUNING.transfer_percents)
 
     def randoms(kind, tasks):
@@ -216,7 +277,7 @@ def build_figures():
             item="fig03",
             inputs={
                 "importance": paths(
-                    "results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+                    "results/{study}/rankings/{model}/aggregate/{shot}shot/heads.parquet",
                     shot=SHOTS,
                 )
             },
@@ -226,7 +287,7 @@ def build_figures():
             item="fig04",
             inputs={
                 "oracle": paths(
-                    "results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+                    "results/{study}/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
                     task=TASKS,
                     shot=SWEEP_SHOTS,
                 )
@@ -260,7 +321,7 @@ def build_figures():
             item="fig08",
             inputs={
                 "srcc": paths(
-                    "results/agreement/{model}/{shot}shot/cross_task.tsv",
+                    "results/{study}/agreement/{model}/{shot}shot/cross_task.tsv",
                     shot=SHOTS[:1],
                 )
             },
@@ -279,14 +340,14 @@ def build_figures():
         ),
         "fig10_induction_scores": dict(
             item="fig10",
-            inputs={"induction": paths("results/induction/{model}/scores.parquet")},
+            inputs={"induction": paths("results/{study}/induction/{model}/scores.parquet")},
             options={},
         ),
         "fig11_retained_capacity": dict(
             item="fig11",
             inputs={
                 "retained": paths(
-                    "results/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS
+                    "results/{study}/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS
                 )
             },
             options={},
@@ -316,7 +377,7 @@ def build_figures():
             item="fig12",
             inputs={
                 "importance": paths(
-                    "results/importance/{model}/{task}/{shot}shot/heads.parquet",
+                    "results/{study}/importance/{model}/{task}/{shot}shot/heads.parquet",
                     task=TASKS,
                     shot=[shot],
                 )
@@ -328,7 +389,7 @@ def build_figures():
             item="fig08",
             inputs={
                 "srcc": paths(
-                    "results/agreement/{model}/{shot}shot/cross_task.tsv",
+                    "results/{study}/agreement/{model}/{shot}shot/cross_task.tsv",
                     shot=SHOTS[1:],
                 )
             },
@@ -337,7 +398,7 @@ def build_figures():
         figures["table1_cross_shot_srcc"] = dict(
             item="table1",
             inputs={
-                "summary": paths("results/agreement/{model}/cross_shot.summary.tsv")
+                "summary": paths("results/{study}/agreement/{model}/cross_shot.summary.tsv")
             },
             options={},
         )
@@ -359,19 +420,19 @@ def build_figures():
             item="fig20",
             inputs={
                 "importance": paths(
-                    "results/importance/{model}/{task}/{shot}shot/heads.parquet",
+                    "results/{study}/importance/{model}/{task}/{shot}shot/heads.parquet",
                     task=TASKS,
                     shot=SWEEP_SHOTS,
                 ),
                 "oracle": paths(
-                    "results/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
+                    "results/{study}/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
                     task=TASKS,
                     shot=SWEEP_SHOTS,
                 ),
             },
             options={},
         )
-    ranked = "results/pruning/{model}/{task}/{shot}shot/ranked/{ranking}.parquet"
+    ranked = "results/{study}/pruning/{model}/{task}/{shot}shot/ranked/{ranking}.parquet"
     figures["fig21_ranking_quality"] = dict(
         item="fig21",
         inputs={

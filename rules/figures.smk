@@ -1,5 +1,6 @@
 # One rule per paper item, generated from FIGURES (defined in common.smk): each reads the result
-# tables it needs and writes results/figures/<item>_<name>.{pdf,png} through iclprune.reporting.figures.
+# tables it needs and writes results/<study>/figures/<model>/<item>_<name>.{pdf,png} through
+# iclprune.reporting.figures.
 for stem, spec in FIGURES.items():
 
     rule:
@@ -9,15 +10,16 @@ for stem, spec in FIGURES.items():
             **spec["inputs"],
         output:
             report(
-                f"results/figures/{stem}.png",
+                f"results/{{study}}/figures/{{model}}/{stem}.png",
                 caption=f"../report/{stem.split('_')[0]}.rst",
                 category="Figures",
+                subcategory="{model}",
             ),
-            f"results/figures/{stem}.pdf",
+            f"results/{{study}}/figures/{{model}}/{stem}.pdf",
         log:
-            f"logs/figures/{stem}.log",
+            f"logs/{{study}}/figures/{{model}}/{stem}.log",
         benchmark:
-            f"benchmarks/figures/{stem}.tsv"
+            f"benchmarks/{{study}}/figures/{{model}}/{stem}.tsv"
         container:
             CONTAINER
         resources:

@@ -1,20 +1,20 @@
 rule induction_scores:
     input:
-        card="results/models/{model}/card.json",
+        card="results/{study}/models/{model}/card.json",
     output:
-        scores="results/induction/{model}/scores.parquet",
-        sidecar="results/induction/{model}/scores.json",
+        scores="results/{study}/induction/{model}/scores.parquet",
+        sidecar="results/{study}/induction/{model}/scores.json",
     log:
-        "logs/induction/{model}/scores.log",
+        "logs/{study}/induction/{model}/scores.log",
     benchmark:
-        "benchmarks/induction/{model}/scores.tsv"
+        "benchmarks/{study}/induction/{model}/scores.tsv"
     container:
         MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("induction_scores", "induction"),
     params:
-        spec=model_spec_json(),
+        spec=model_spec_json,
         induction=INDUCTION.to_dict(),
     script:
         "../scripts/induction_scores.py"
@@ -22,19 +22,19 @@ rule induction_scores:
 
 rule retained_capacity:
     input:
-        aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+        aggregate="results/{study}/rankings/{model}/aggregate/{shot}shot/heads.parquet",
         tasks=expand(
-            "results/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
+            "results/{{study}}/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
             task=TASKS,
         ),
-        induction="results/induction/{model}/scores.parquet",
+        induction="results/{study}/induction/{model}/scores.parquet",
     output:
-        table="results/induction/{model}/{shot}shot/retained.tsv",
-        sidecar="results/induction/{model}/{shot}shot/retained.json",
+        table="results/{study}/induction/{model}/{shot}shot/retained.tsv",
+        sidecar="results/{study}/induction/{model}/{shot}shot/retained.json",
     log:
-        "logs/induction/{model}/{shot}shot/retained.log",
+        "logs/{study}/induction/{model}/{shot}shot/retained.log",
     benchmark:
-        "benchmarks/induction/{model}/{shot}shot/retained.tsv"
+        "benchmarks/{study}/induction/{model}/{shot}shot/retained.tsv"
     container:
         CONTAINER
     resources:

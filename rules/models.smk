@@ -1,8 +1,8 @@
 rule download_model:
     output:
-        manifest="results/models/{model}/manifest.json",
+        manifest="results/{study}/models/{model}/manifest.json",
     log:
-        "logs/models/{model}.download.log",
+        "logs/{study}/models/{model}.download.log",
     localrule: True
     container:
         CONTAINER
@@ -10,8 +10,8 @@ rule download_model:
         mem_mb=2000,
         runtime=600,
     params:
-        spec=model_spec_json(),
-        name=MODEL,
+        spec=model_spec_json,
+        name=lambda wildcards: wildcards.model,
     script:
         "../scripts/download_model.py"
 
@@ -20,14 +20,14 @@ rule model:
     input:
         manifest=model_manifest,
     output:
-        card="results/models/{model}/card.json",
+        card="results/{study}/models/{model}/card.json",
     log:
-        "logs/models/{model}.log",
+        "logs/{study}/models/{model}.log",
     container:
         MODEL_CONTAINER
     resources:
         **rule_resources("model", "model"),
     params:
-        spec=model_spec_json(),
+        spec=model_spec_json,
     script:
         "../scripts/cache_model.py"

@@ -16,23 +16,23 @@ rule head_pruning:
     input:
         **ranked_inputs(),
         data=task_data,
-        heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
-        srcc="results/agreement/{model}/{shot}shot/cross_task.tsv",
+        heads="results/{study}/importance/{model}/{task}/{shot}shot/heads.parquet",
+        srcc="results/{study}/agreement/{model}/{shot}shot/cross_task.tsv",
         importance=expand(
-            "results/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
+            "results/{{study}}/importance/{{model}}/{task}/{{shot}}shot/heads.parquet",
             task=TASKS,
         ),
-        aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+        aggregate="results/{study}/rankings/{model}/aggregate/{shot}shot/heads.parquet",
     output:
         **transfer_outputs(TRANSFER_RANKINGS),
         **random_outputs("heads"),
         **ranked_outputs(),
-        sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
-        sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
+        sweep="results/{study}/pruning/{model}/{task}/{shot}shot/heads.parquet",
+        sidecar="results/{study}/pruning/{model}/{task}/{shot}shot/heads.json",
     log:
-        "logs/pruning/{model}/{task}/{shot}shot/heads.log",
+        "logs/{study}/pruning/{model}/{task}/{shot}shot/heads.log",
     benchmark:
-        "benchmarks/pruning/{model}/{task}/{shot}shot/heads.tsv"
+        "benchmarks/{study}/pruning/{model}/{task}/{shot}shot/heads.tsv"
     wildcard_constraints:
         task=one_of(TASKS),
     container:
@@ -41,7 +41,7 @@ rule head_pruning:
     resources:
         **rule_resources("head_pruning", "head_pruning"),
     params:
-        spec=model_spec_json(),
+        spec=model_spec_json,
         rankings=TRANSFER_RANKINGS,
         variant=VARIANT,
         pruning=PRUNING.to_dict(),
@@ -54,17 +54,17 @@ rule ood_head_pruning:
     """An out-of-distribution task: head sweep under its own ranking + the aggregate ranking."""
     input:
         data=task_data,
-        heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
-        aggregate="results/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+        heads="results/{study}/importance/{model}/{task}/{shot}shot/heads.parquet",
+        aggregate="results/{study}/rankings/{model}/aggregate/{shot}shot/heads.parquet",
     output:
         **transfer_outputs(["aggregate"]),
         **random_outputs("heads"),
-        sweep="results/pruning/{model}/{task}/{shot}shot/heads.parquet",
-        sidecar="results/pruning/{model}/{task}/{shot}shot/heads.json",
+        sweep="results/{study}/pruning/{model}/{task}/{shot}shot/heads.parquet",
+        sidecar="results/{study}/pruning/{model}/{task}/{shot}shot/heads.json",
     log:
-        "logs/pruning/{model}/{task}/{shot}shot/heads.log",
+        "logs/{study}/pruning/{model}/{task}/{shot}shot/heads.log",
     benchmark:
-        "benchmarks/pruning/{model}/{task}/{shot}shot/heads.tsv"
+        "benchmarks/{study}/pruning/{model}/{task}/{shot}shot/heads.tsv"
     wildcard_constraints:
         task=one_of(OOD_TASKS),
     container:
@@ -73,7 +73,7 @@ rule ood_head_pruning:
     resources:
         **rule_resources("ood_head_pruning", "head_pruning"),
     params:
-        spec=model_spec_json(),
+        spec=model_spec_json,
         rankings=["aggregate"],
         variant=VARIANT,
         pruning=PRUNING.to_dict(),
@@ -86,25 +86,25 @@ rule ffn_pruning:
     """FFN sweep under the oracle ranking + the combined heads × FFNs grid."""
     input:
         data=task_data,
-        heads="results/importance/{model}/{task}/{shot}shot/heads.parquet",
-        ffns="results/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
+        heads="results/{study}/importance/{model}/{task}/{shot}shot/heads.parquet",
+        ffns="results/{study}/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
     output:
         **random_outputs("ffns"),
-        sweep="results/pruning/{model}/{task}/{shot}shot/ffns.parquet",
-        sidecar="results/pruning/{model}/{task}/{shot}shot/ffns.json",
-        combined="results/pruning/{model}/{task}/{shot}shot/combined.parquet",
-        combined_sidecar="results/pruning/{model}/{task}/{shot}shot/combined.json",
+        sweep="results/{study}/pruning/{model}/{task}/{shot}shot/ffns.parquet",
+        sidecar="results/{study}/pruning/{model}/{task}/{shot}shot/ffns.json",
+        combined="results/{study}/pruning/{model}/{task}/{shot}shot/combined.parquet",
+        combined_sidecar="results/{study}/pruning/{model}/{task}/{shot}shot/combined.json",
     log:
-        "logs/pruning/{model}/{task}/{shot}shot/ffns.log",
+        "logs/{study}/pruning/{model}/{task}/{shot}shot/ffns.log",
     benchmark:
-        "benchmarks/pruning/{model}/{task}/{shot}shot/ffns.tsv"
+        "benchmarks/{study}/pruning/{model}/{task}/{shot}shot/ffns.tsv"
     container:
         MODEL_CONTAINER
     threads: 2
     resources:
         **rule_resources("ffn_pruning", "ffn_pruning"),
     params:
-        spec=model_spec_json(),
+        spec=model_spec_json,
         variant=VARIANT,
         pruning=PRUNING.to_dict(),
         evaluation=evaluation_settings,

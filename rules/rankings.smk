@@ -8,14 +8,14 @@
 rule head_oracle:
     input:
         data=task_data,
-        card="results/models/{model}/card.json",
+        card="results/{study}/models/{model}/card.json",
     output:
-        scores="results/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
-        sidecar="results/head_oracle/{model}/{task}/{shot}shot/heads.json",
+        scores="results/{study}/head_oracle/{model}/{task}/{shot}shot/heads.parquet",
+        sidecar="results/{study}/head_oracle/{model}/{task}/{shot}shot/heads.json",
     log:
-        "logs/head_oracle/{model}/{task}/{shot}shot/heads.log",
+        "logs/{study}/head_oracle/{model}/{task}/{shot}shot/heads.log",
     benchmark:
-        "benchmarks/head_oracle/{model}/{task}/{shot}shot/heads.tsv"
+        "benchmarks/{study}/head_oracle/{model}/{task}/{shot}shot/heads.tsv"
     wildcard_constraints:
         task=one_of(TASKS),
     container:
@@ -24,7 +24,7 @@ rule head_oracle:
     resources:
         **rule_resources("head_oracle", "head_oracle"),
     params:
-        spec=model_spec_json(),
+        spec=model_spec_json,
         importance=IMPORTANCE.to_dict(),
         evaluation=evaluation_settings,
     script:
@@ -34,14 +34,14 @@ rule head_oracle:
 rule iterative_ranking:
     input:
         data=task_data,
-        card="results/models/{model}/card.json",
+        card="results/{study}/models/{model}/card.json",
     output:
-        scores="results/iterative/{model}/{task}/{shot}shot/heads.parquet",
-        sidecar="results/iterative/{model}/{task}/{shot}shot/heads.json",
+        scores="results/{study}/iterative/{model}/{task}/{shot}shot/heads.parquet",
+        sidecar="results/{study}/iterative/{model}/{task}/{shot}shot/heads.json",
     log:
-        "logs/iterative/{model}/{task}/{shot}shot/heads.log",
+        "logs/{study}/iterative/{model}/{task}/{shot}shot/heads.log",
     benchmark:
-        "benchmarks/iterative/{model}/{task}/{shot}shot/heads.tsv"
+        "benchmarks/{study}/iterative/{model}/{task}/{shot}shot/heads.tsv"
     wildcard_constraints:
         task=one_of(TASKS),
     container:
@@ -50,7 +50,7 @@ rule iterative_ranking:
     resources:
         **rule_resources("iterative_ranking", "iterative"),
     params:
-        spec=model_spec_json(),
+        spec=model_spec_json,
         importance=IMPORTANCE.to_dict(),
         pruning=PRUNING.to_dict(),
     script:

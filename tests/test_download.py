@@ -211,25 +211,25 @@ def test_the_download_rule_feeds_the_model_card_through_snakemake(root: Path, tm
     env.pop("HF_HUB_CACHE", None)
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     cmd = [snakemake, "--snakefile", str(root / "Snakefile"), "--directory", str(tmp_path / "work"),
-           "--configfile", str(config), "--cores", "1", "results/models/tiny-llama/card.json"]  # fmt: skip
+           "--configfile", str(config), "--cores", "1", "results/tiny/models/tiny-llama/card.json"]  # fmt: skip
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     work = tmp_path / "work"
     logs = "".join(p.read_text() for p in (work / "logs").rglob("*.log")) if (work / "logs").exists() else ""
     assert done.returncode == 0, done.stderr[-3000:] + logs[-3000:]
-    manifest = json.loads((work / "results/models/tiny-llama/manifest.json").read_text())
+    manifest = json.loads((work / "results/tiny/models/tiny-llama/manifest.json").read_text())
     assert manifest["commit"] == COMMIT
     assert manifest_path(Path(manifest["snapshot"])).is_file()
-    card = json.loads((work / "results/models/tiny-llama/card.json").read_text())
+    card = json.loads((work / "results/tiny/models/tiny-llama/card.json").read_text())
     assert (card["family"], card["n_layers"], card["n_heads"]) == ("opt", 3, 4)
     # the same config without a revision stops in the download rule with the model named
     config.write_text(text.replace('source: "tiny:llama"', f"source: {REPO}"))
     bad = subprocess.run([*cmd[:4], str(tmp_path / "work2"), *cmd[5:]], env=env, capture_output=True,
                          text=True, timeout=600)  # fmt: skip
     assert bad.returncode != 0
-    assert (tmp_path / "work2/logs/models/tiny-llama.download.log").is_file(), (
+    assert (tmp_path / "work2/logs/tiny/models/tiny-llama.download.log").is_file(), (
         bad.stdout[-3000:] + bad.stderr[-3000:]
     )
-    log = (tmp_path / "work2/logs/models/tiny-llama.download.log").read_text()
+    log = (tmp_path / "work2/logs/tiny/models/tiny-llama.download.log").read_text()
     assert "model 'tiny-llama' (source 'example-org/tiny-opt')" in log
     assert "has no pinned revision" in log
 

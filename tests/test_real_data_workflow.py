@@ -90,15 +90,15 @@ def test_the_real_data_study_makes_figs_5_and_8_and_the_claims_table(
 ) -> None:
     work = _workdir(root, tmp_path / "work")
     overlay = _superglue_overlay(tmp_path / "small.yaml", shared_data)
-    targets = ["results/figures/fig05_head_pruning.pdf", "results/figures/fig08_cross_task_srcc.pdf",
-               "results/claims.tsv"]  # fmt: skip
+    targets = ["results/superglue/figures/smollm2/fig05_head_pruning.pdf",
+               "results/superglue/figures/smollm2/fig08_cross_task_srcc.pdf", "results/superglue/claims/smollm2.tsv"]  # fmt: skip
     args = ["--configfile", str(root / "config/superglue.yaml"), str(overlay), "--cores", "2"]
     done = snakemake(root, work, *args, *targets)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-4000:]
     for target in targets:
         assert (work / target).stat().st_size > 0
-    base = work / "results"
-    manifests = {p.parent.name: json.loads(p.read_text()) for p in base.glob("data/*/*.json")}
+    base = work / "results/superglue"  # results/<study>/; the data manifests are shared by studies
+    manifests = {p.parent.name: json.loads(p.read_text()) for p in (work / "results").glob("data/*/*.json")}
     assert set(manifests) == {"copa", "rte"}
     assert manifests["rte"]["documents"] == {"train": 2490, "validation": 277}  # GLUE RTE, read in place
     assert all(f["path"].endswith(".jsonl") for m in manifests.values() for f in m["files"])
@@ -108,7 +108,7 @@ def test_the_real_data_study_makes_figs_5_and_8_and_the_claims_table(
     data = json.dumps(sidecar)
     assert "files_sha256" in data
     assert str(shared_data / "rte") in data
-    claims = pd.read_csv(base / "claims.tsv", sep="\t")
+    claims = pd.read_csv(base / "claims/smollm2.tsv", sep="\t")
     assert len(claims) > 0
     assert claims["ours"].notna().all()
     # nothing left to do
@@ -148,5 +148,4 @@ def test_bad_local_data_stops_before_any_model_loads(
     assert done.returncode != 0
     logs = "".join(p.read_text() for p in (work / "logs/data").rglob("*.log"))
     assert expected in logs
-    assert not (work / "results/importance").exists()  # no job read the task
-    assert not (work / "results/models").exists()  # no model was loaded
+    assert not (work / "results/superglue").exists()  # no job read the task, no model was loaded

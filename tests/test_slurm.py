@@ -37,25 +37,25 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 # One GPU job per task (importance), one head-pruning job (its sweep + transfer), one figure: the GPU path,
 # a dependency chain, a plot.
 TARGETS = [
-    "results/figures/fig13_task_importance_1shot.pdf",
-    "results/pruning/tiny-llama/icl_antonyms/1shot/heads.parquet",
+    "results/tiny/figures/tiny-llama/fig13_task_importance_1shot.pdf",
+    "results/tiny/pruning/tiny-llama/icl_antonyms/1shot/heads.parquet",
 ]
 # A target whose job starts in Slurm and fails there (the task does not exist): the failure report.
-BAD_TARGET = "results/importance/tiny-llama/icl_nonesuch/1shot/heads.parquet"
+BAD_TARGET = "results/tiny/importance/tiny-llama/icl_nonesuch/1shot/heads.parquet"
 # A target whose job asks for more GPUs than the test node has (2): sbatch refuses it.
-GREEDY_TARGET = "results/induction/tiny-llama/scores.parquet"
+GREEDY_TARGET = "results/tiny/induction/tiny-llama/scores.parquet"
 # --set-resources: the importance rule asks for a GPU (the tiny model's own resources ask for none).
 SET_RESOURCES = ["head_importance:gpu=1", "induction_scores:gpu=3"]
 # What the Slurm run must reproduce byte for byte from the local run of the same config.
 COMPARED = [
-    "results/importance/tiny-llama/icl_antonyms/1shot/heads.parquet",
-    "results/importance/tiny-llama/icl_city_country/1shot/heads.parquet",
-    "results/pruning/tiny-llama/icl_antonyms/1shot/heads.parquet",
-    "results/pruning/tiny-llama/icl_antonyms/1shot/heads.docs.parquet",
-    "results/transfer/tiny-llama/icl_antonyms/1shot/high.parquet",
-    "results/transfer/tiny-llama/icl_antonyms/1shot/aggregate.parquet",
-    "results/figures/fig13_task_importance_1shot.png",
-    "results/figures/fig13_task_importance_1shot.pdf",
+    "results/tiny/importance/tiny-llama/icl_antonyms/1shot/heads.parquet",
+    "results/tiny/importance/tiny-llama/icl_city_country/1shot/heads.parquet",
+    "results/tiny/pruning/tiny-llama/icl_antonyms/1shot/heads.parquet",
+    "results/tiny/pruning/tiny-llama/icl_antonyms/1shot/heads.docs.parquet",
+    "results/tiny/transfer/tiny-llama/icl_antonyms/1shot/high.parquet",
+    "results/tiny/transfer/tiny-llama/icl_antonyms/1shot/aggregate.parquet",
+    "results/tiny/figures/tiny-llama/fig13_task_importance_1shot.png",
+    "results/tiny/figures/tiny-llama/fig13_task_importance_1shot.pdf",
 ]
 # The user's site settings, as exported by a user: the profile must pass them to sbatch. Neither is
 # the test cluster's default, so a job landing there proves the profile read them.
@@ -253,7 +253,7 @@ def test_a_failed_slurm_job_is_reported_with_its_log_path(slurm_run: SlurmRun) -
     assert str(slurm_log) in report  # the report names the Slurm log ...
     assert "Error in rule head_importance" in slurm_log.read_text()  # ... which is kept, and says why
     # the rule's own log holds the stage's message, and the report prints it (show-failed-logs)
-    rule_log = slurm_run.workdir / "logs/importance/tiny-llama/icl_nonesuch/1shot/heads.log"
+    rule_log = slurm_run.workdir / "logs/tiny/importance/tiny-llama/icl_nonesuch/1shot/heads.log"
     assert "unknown task(s) ['icl_nonesuch']" in rule_log.read_text()
     assert "unknown task(s) ['icl_nonesuch']" in report
     # keep-going (profile): the failure did not stop the other jobs

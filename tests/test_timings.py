@@ -27,7 +27,7 @@ def test_every_rule_benchmark_path_maps_to_its_stage(root) -> None:
     paths = []
     for smk in (root / "rules").glob("*.smk"):
         text = smk.read_text()
-        paths += re.findall(r'benchmark:\s*\n\s*f?"benchmarks/([^"]+)"', text)
+        paths += re.findall(r'benchmark:\s*\n\s*f?"benchmarks/\{\{?study\}?\}/([^"]+)"', text)
     assert len(paths) >= 12
     for path in paths:
         concrete = re.sub(r"\{[^}]+\}", "x", path)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run, run_tiny) -> None:
     tmp_path, done = tiny_run.workdir, tiny_run.process  # the run is a session fixture (conftest.py)
     assert done.returncode == 0, done.stderr[-4000:]
-    base = tmp_path / "results"
+    base = tmp_path / "results/tiny"  # results/<study>/, per model below
     sweep = pd.read_parquet(base / "pruning/tiny-llama/icl_antonyms/1shot/heads.parquet")
     assert sweep.pct_heads.tolist() == [0.0, 50.0, 90.0]
     assert sweep.n_heads_removed.tolist() == [0, 9, 16]  # ⌊p·18/100⌋ of 3 layers × 6 heads
@@ -34,14 +34,14 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run, run_tin
     assert set(srcc.method) == {"spearman", "paper_argsort"}
     transfer = pd.read_parquet(base / "transfer/tiny-llama/icl_antonyms/0shot/high.parquet")
     assert set(transfer.ranking_task) == {"icl_city_country"}  # the only partner
-    figures = sorted(p.name for p in (base / "figures").glob("*.pdf"))
+    figures = sorted(p.name for p in (base / "figures/tiny-llama").glob("*.pdf"))
     items = sorted({name.split("_")[0] for name in figures})
     assert items == sorted(
         [f"fig{n:02d}" for n in [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]]
         + ["table1"]
     )
     assert "fig09_ood_transfer.pdf" in figures
-    claims = pd.read_csv(base / "claims.tsv", sep="\t")
+    claims = pd.read_csv(base / "claims/tiny-llama.tsv", sep="\t")
     assert {"claim", "paper", "ours", "figure", "config"} <= set(claims.columns)
     heads_claim = claims[claims.claim.str.startswith("heads removable") & (claims.figure == "fig05")]
     assert len(heads_claim) == 2  # one per sweep shot (0, 1)
@@ -67,7 +67,7 @@ def test_tiny_workflow_runs_end_to_end_and_resumes(root: Path, tiny_run, run_tin
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
     # a deleted figure is redrawn by its plotting job alone
-    (base / "figures/fig07_combined_pruning.pdf").unlink()
+    (base / "figures/tiny-llama/fig07_combined_pruning.pdf").unlink()
     redo = run_tiny(root, tmp_path, "-n", "--quiet", "rules")
     assert redo.returncode == 0
     jobs = {

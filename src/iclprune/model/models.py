@@ -153,6 +153,20 @@ def cache_embedded(resources: Path | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ tiny models
+# The sizes a spec may set for a tiny:<family> model (`models.<label>.tiny`): random models of growing
+# width and depth for a scale study of the machinery (never a finding).
+TINY_SIZES = (
+    "num_hidden_layers",
+    "hidden_size",
+    "intermediate_size",
+    "ffn_dim",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "word_embed_proj_dim",
+)
+
+
 def tiny_config(family: TinyFamily, vocab_size: int = 512, **overrides: Any):
     """A small config of ``family``: 3 layers; Llama uses grouped-query attention (6 heads, 2 KV heads)."""
     from transformers import GPTNeoXConfig, LlamaConfig, OPTConfig
@@ -383,12 +397,19 @@ def load_model(
     attn_implementation: str | None = None,
     seed: int = 0,
     resources: Path | None = None,
+    tiny: Mapping[str, int] | None = None,
     **pretrained_kwargs: Any,
 ) -> tuple[nn.Module, Any]:
-    """Load ``(model, tokenizer)`` for any model reference (see the module docstring)."""
+    """Load ``(model, tokenizer)`` for any model reference (see the module docstring). ``tiny``
+    overrides a ``tiny:<family>`` config's sizes (:data:`TINY_SIZES`, e.g. ``num_hidden_layers``)."""
     from transformers import AutoTokenizer
 
     parsed = ModelRef.parse(ref)
+    if tiny and parsed.kind != "tiny":
+        raise ModelLoadError(f"tiny sizes {dict(tiny)} given for {ref!r}; expected a tiny:<family> model")
+    unknown = sorted(set(tiny or {}) - set(TINY_SIZES))
+    if unknown:
+        raise ModelLoadError(f"unknown tiny size(s) {unknown}; expected some of {list(TINY_SIZES)}")
     if parsed.kind == "pretrained":
         return load_pretrained(
             parsed.name, revision=revision, dtype=dtype, trust_remote_code=trust_remote_code,
@@ -400,7 +421,7 @@ def load_model(
         model = tiny_model(
             parsed.name, seed=seed, vocab_size=len(tokenizer), dtype=dtype, attn_implementation=attn_implementation,
             pad_token_id=tokenizer.pad_token_id or 0, bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
+            eos_token_id=tokenizer.eos_token_id, **dict(tiny or {}),
         )  # fmt: skip
         return model, tokenizer
     model, _ = load_pretrained(
@@ -498,5 +519,6 @@ def load_from_spec(spec: Mapping[str, Any] | str, *, seed: int = 0) -> tuple[nn.
     return load_model(
         str(spec["source"]), dtype=spec.get("dtype", "float32"), revision=spec.get("revision"),
         trust_remote_code=bool(spec.get("trust_remote_code", False)),
-        attn_implementation=spec.get("attn_implementation"), seed=seed, **device_placement(spec),
+        attn_implementation=spec.get("attn_implementation"), seed=seed, tiny=spec.get("tiny"),
+        **device_placement(spec),
     )  # fmt: skip

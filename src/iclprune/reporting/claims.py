@@ -337,13 +337,13 @@ def cross_shot_claim(r: pd.Series, agree: AgreementReplicates | str) -> dict[str
 
 
 def render_claims(table: pd.DataFrame) -> str:
-    """Markdown table of a claims table (``results/claims.tsv``): claim, paper, ours, 95% interval,
+    """Markdown table of a claims table (``results/<study>/claims/<model>.tsv``): claim, paper, ours, 95% interval,
     verdict, figure; a row without an interval shows an empty cell."""
     missing = [
         c for c in ("claim", "paper", "ours", "low", "high", "verdict", "figure") if c not in table.columns
     ]
     if missing:
-        raise ValueError(f"claims table lacks columns {missing}; expected the columns of results/claims.tsv")
+        raise ValueError(f"claims table lacks columns {missing}; expected the columns of a claims table (results/<study>/claims/<model>.tsv)")
 
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):

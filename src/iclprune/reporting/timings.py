@@ -22,7 +22,7 @@ import pandas as pd
 
 TIMING_COLUMNS = ["stage", "jobs", "wall_s", "cpu_s", "max_rss_mb"]
 
-# Snakemake benchmark path (relative to benchmarks/) → the rule that wrote it; first match wins.
+# Snakemake benchmark path (relative to benchmarks/<study>/) → the rule that wrote it; first match wins.
 _STAGES: list[tuple[str, str]] = [
     (r"^models/", "model"),
     (r"^download/", "download_model"),
@@ -38,12 +38,13 @@ _STAGES: list[tuple[str, str]] = [
     (r"^induction/.*/scores\.tsv$", "induction_scores"),
     (r"^induction/.*/retained\.tsv$", "retained_capacity"),
     (r"^figures/", "figures"),
-    (r"^claims\.tsv$", "claims"),
+    (r"^claims/", "claims"),
+    (r"^scale/", "scale"),
 ]
 
 
 def stage_of(relative: str) -> str:
-    """The stage (rule) a benchmark file belongs to, from its path relative to ``benchmarks/``."""
+    """The stage (rule) a benchmark file belongs to, from its path relative to ``benchmarks/<study>/``."""
     for pattern, stage in _STAGES:
         if re.search(pattern, relative):
             return stage

@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="GPUs one job holds (default: enough 80 GB GPUs for the weights)")  # fmt: skip
     p.add_argument("--out", type=_table, default=None, help="also write the per-stage table here")
 
-    p = sub.add_parser("claims-table", help="render a claims table (results/claims.tsv) as Markdown")
+    p = sub.add_parser("claims-table", help="render a claims table (results/<study>/claims/<model>.tsv) as Markdown")
     p.add_argument("claims", help="a claims table written by the workflow (TSV)")
     p.add_argument("--readme", default=None, help="write it into this Markdown file between markers")
     p.add_argument(

@@ -131,7 +131,7 @@ def claims(
     pairs: Sequence[Sequence[str]] = (),
     seed: int = 1234,
 ) -> None:
-    """The claims table (``results/claims.tsv``): published numbers beside this run's, from the results;
+    """The claims table of one model (``results/<study>/claims/<model>.tsv``): published numbers beside this run's, from the results;
     the pruning claims with a paired-bootstrap 95% interval over documents (seeded by ``seed``) and a
     verdict."""
     from iclprune.analysis.bootstrap import Bootstrap

@@ -1,7 +1,7 @@
 """Figures and tables of the paper, drawn from the long-format result tables (never typed-in numbers).
 
 One public function per paper item. Each takes the result table(s) as pandas DataFrames and an
-``out_stem`` (``results/figures/fig05_head_pruning``), writes ``<out_stem>.pdf`` and ``<out_stem>.png``
+``out_stem`` (``results/<study>/figures/<model>/fig05_head_pruning``), writes ``<out_stem>.pdf`` and ``<out_stem>.png``
 (200 dpi) atomically and returns ``[pdf, png]`` (Table 1 also writes ``.tsv`` and ``.md``).
 
 The functions live in one module per figure family; this package is their public face:
