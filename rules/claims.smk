@@ -30,7 +30,8 @@ rule claims:
             shot=SWEEP_SHOTS,
         ),
         aggregate=paths(
-            "results/{study}/rankings/{model}/aggregate/{shot}shot/heads.parquet", shot=SHOTS
+            "results/{study}/rankings/{model}/aggregate/{shot}shot/heads.parquet",
+            shot=SHOTS,
         ),
         oracle=paths(
             "results/{study}/ffn_oracle/{model}/{task}/{shot}shot/ffns.parquet",
@@ -46,7 +47,9 @@ rule claims:
             else []
         ),
         induction=paths("results/{study}/induction/{model}/scores.parquet"),
-        retained=paths("results/{study}/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS),
+        retained=paths(
+            "results/{study}/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS
+        ),
         # beyond the paper: the ranking-quality claims (pruning.rankings, the random control)
         random_heads=paths(
             "results/{study}/pruning/{model}/{task}/{shot}shot/random/heads_{draw}.parquet",

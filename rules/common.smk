@@ -24,6 +24,7 @@ from iclprune.evaluate.taskdefs import (
     check_task_names,
 )
 
+
 def one_of(names):
     """A wildcard constraint matching exactly one of `names` (none: matches nothing)."""
     return "|".join(re.escape(n) for n in names) or "(?!)"
@@ -55,11 +56,8 @@ INDUCTION = InductionSettings.from_config(config)
 EVALUATION = EvaluationSettings.from_config(config)
 CONTAINER = config["container"]
 # Rules that run a model use the CUDA image unless every model of the study takes the CPU path.
-MODEL_CONTAINER = (
-    CONTAINER
-    if all(runs_on_cpu(config["models"][m]) for m in STUDY_MODELS)
-    else config["container_gpu"]
-)
+CPU_ONLY = all(runs_on_cpu(config["models"][m]) for m in STUDY_MODELS)
+MODEL_CONTAINER = CONTAINER if CPU_ONLY else config["container_gpu"]
 
 
 wildcard_constraints:
@@ -113,23 +111,27 @@ _STAGE_RESOURCES = {}
 
 
 def rule_resources(name, stage):
-    """Resources of rule `name`, a job of `stage` (iclprune.model.placement.STAGES or "light"), per
-    model: every model of the study is planned here (a model that fits no node stops the parse), and
-    each job gets its own model's numbers, so models of different GPU needs run side by side."""
+    """Resources of rule `name`, a job of `stage` (iclprune.model.placement.STAGES or "light"), for
+    each model of the study, all planned here (a model that fits no node stops the parse). Each job
+    gets its own model's numbers, so models of different GPU needs run side by side.
+    """
     batch = STAGE_BATCH.get(stage, EVALUATION.batch_size)
+    planning = dict(cluster=CLUSTER, batch_size=batch, rule=name)
     per_model = {}
     for label in STUDY_MODELS:
         if (label, stage) not in _STAGE_RESOURCES:
-            _STAGE_RESOURCES[label, stage] = stage_resources(
-                config["models"][label], stage, cluster=CLUSTER, batch_size=batch, rule=name
-            )
+            spec = config["models"][label]
+            _STAGE_RESOURCES[label, stage] = stage_resources(spec, stage, **planning)
         per_model[label] = _STAGE_RESOURCES[label, stage]
     first = per_model[STUDY_MODELS[0]]
     if stage == "light" or all(r == first for r in per_model.values()):
         return dict(first)
-    return {
-        key: (lambda wildcards, key=key: per_model[wildcards.model][key]) for key in first
-    }
+    return {key: _per_model_value(per_model, key) for key in first}
+
+
+def _per_model_value(per_model, key):
+    """A resource callable: the job's model's value of `key`."""
+    return lambda wc: per_model[wc.model][key]
 
 
 def concrete_gpus(requests):
@@ -190,7 +192,9 @@ SCALE_NOTE = (
 
 def scale_targets():
     """The scale study's outputs: claims and figures per series (none for a study of one model)."""
-    claims = expand("results/{study}/scale/{axis}/claims.tsv", study=STUDY, axis=SCALE_SERIES)
+    claims = expand(
+        "results/{study}/scale/{axis}/claims.tsv", study=STUDY, axis=SCALE_SERIES
+    )
     figures = expand(
         "results/{study}/scale/{axis}/{figure}.pdf",
         study=STUDY,
@@ -254,7 +258,9 @@ def transfer_outputs(rankings):
     """Named outputs of a head-pruning job's transfer sweeps: <ranking>, <ranking>_sidecar."""
     out = {}
     for r in rankings:
-        out[r] = f"results/{{study}}/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.parquet"
+        out[r] = (
+            f"results/{{study}}/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.parquet"
+        )
         out[f"{r}_sidecar"] = (
             f"results/{{study}}/transfer/{{model}}/{{task}}/{{shot}}shot/{r}.json"
         )
@@ -265,7 +271,9 @@ def build_figures():
     """Paper item stem → its inputs and plotting options (see iclprune.reporting.figures)."""
     sweep = "results/{study}/pruning/{model}/{task}/{shot}shot/{kind}.parquet"
     transfer = "results/{study}/transfer/{model}/{task}/{shot}shot/{ranking}.parquet"
-    random = "results/{study}/pruning/{model}/{task}/{shot}shot/random/{kind}_{draw}.parquet"
+    random = (
+        "results/{study}/pruning/{model}/{task}/{shot}shot/random/{kind}_{draw}.parquet"
+    )
     percents = list(PRUNING.transfer_percents)
 
     def randoms(kind, tasks):
@@ -340,14 +348,17 @@ def build_figures():
         ),
         "fig10_induction_scores": dict(
             item="fig10",
-            inputs={"induction": paths("results/{study}/induction/{model}/scores.parquet")},
+            inputs={
+                "induction": paths("results/{study}/induction/{model}/scores.parquet")
+            },
             options={},
         ),
         "fig11_retained_capacity": dict(
             item="fig11",
             inputs={
                 "retained": paths(
-                    "results/{study}/induction/{model}/{shot}shot/retained.tsv", shot=SHOTS
+                    "results/{study}/induction/{model}/{shot}shot/retained.tsv",
+                    shot=SHOTS,
                 )
             },
             options={},
@@ -398,7 +409,9 @@ def build_figures():
         figures["table1_cross_shot_srcc"] = dict(
             item="table1",
             inputs={
-                "summary": paths("results/{study}/agreement/{model}/cross_shot.summary.tsv")
+                "summary": paths(
+                    "results/{study}/agreement/{model}/cross_shot.summary.tsv"
+                )
             },
             options={},
         )
@@ -432,7 +445,9 @@ def build_figures():
             },
             options={},
         )
-    ranked = "results/{study}/pruning/{model}/{task}/{shot}shot/ranked/{ranking}.parquet"
+    ranked = (
+        "results/{study}/pruning/{model}/{task}/{shot}shot/ranked/{ranking}.parquet"
+    )
     figures["fig21_ranking_quality"] = dict(
         item="fig21",
         inputs={

@@ -252,3 +252,40 @@ def test_download_and_verify_commands(cache: Path, tmp_path: Path, monkeypatch, 
     _blob(cache, "config.json").write_text("{}")
     assert main(["verify-model", str(out)]) == 2
     assert "config.json: " in capsys.readouterr().err
+
+
+def test_a_checkpoint_without_a_pinned_commit_names_the_branch_to_pin(
+    cache: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A training checkpoint (`step`) must pin the commit of its step's branch: main holds the final model."""
+    from iclprune.model.download import checkpoint_branch
+
+    pythia = {"source": "EleutherAI/pythia-1.4b", "dtype": "float16", "step": 1000}
+    for revision in (None, "", "step1000"):
+        with pytest.raises(DownloadError) as err:
+            download_model({**pythia, "revision": revision}, tmp_path / "m.json", name="pythia-1.4b-step1000")
+        text = str(err.value)
+        for part in (
+            "model 'pythia-1.4b-step1000' (source 'EleutherAI/pythia-1.4b')",
+            "training step 1000",
+            "pin the 40-hex commit of branch step1000 of EleutherAI/pythia-1.4b",
+            "huggingface_hub.HfApi().list_repo_refs('EleutherAI/pythia-1.4b')",
+        ):
+            assert part in text, (revision, text)
+        assert ("has no pinned revision" in text) == (not revision)
+        assert ("'step1000', which is not a commit" in text) == (revision == "step1000")
+    assert not (tmp_path / "m.json").exists()
+    assert checkpoint_branch("EleutherAI/pythia-70m-deduped", 143000) == "step143000"
+    # another repository: no known branch scheme, still the step and where to look
+    with pytest.raises(
+        DownloadError, match=r"branch or tag that holds training step 5 of example-org/tiny-opt"
+    ):
+        download_model({"source": REPO, "step": 5}, tmp_path / "m.json", name="ckpt")
+    with pytest.raises(DownloadError, match=r"step -1 of model 'example-org/tiny-opt'.*integer >= 0"):
+        download_model({"source": REPO, "step": -1}, tmp_path / "m.json", name="ckpt")
+    # pinned: downloaded like any other model (the step only changes the messages)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    manifest = download_model(
+        {"source": REPO, "revision": COMMIT, "step": 5}, tmp_path / "m.json", name="ckpt"
+    )
+    assert manifest["commit"] == COMMIT

@@ -244,3 +244,56 @@ def test_snakemake_refuses_a_gpu_request_larger_than_a_node_before_any_job() -> 
         "rule head_importance asks for 16 GPUs (--set-resources) but a node has 8"
         in done.stdout + done.stderr
     )
+
+
+def test_every_opt_and_pythia_size_is_planned_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scale studies' models are sized from the shipped configs (no network, no cached config.json):
+    on 80 GiB GPUs a bigger model never gets fewer GPUs or less time, opt-125m one GPU, opt-66b several."""
+    from huggingface_hub import constants
+
+    from iclprune.model.footprint import OPT_SIZES, PYTHIA_SIZES
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    paper = _paper()
+    batch = {"importance": paper["importance"]["batch_size"]}
+    stages = ("importance", "ffn_oracle", "head_oracle", "head_pruning", "ffn_pruning", "induction")
+    families = {
+        "opt": [f"facebook/opt-{s}" for s in OPT_SIZES],
+        "pythia": [f"EleutherAI/pythia-{s}" for s in PYTHIA_SIZES],
+    }
+    plans: dict[str, dict[str, dict]] = {}
+    for family, sources in families.items():
+        for source in sources:
+            spec = {"source": source, "dtype": "float16", "revision": None}
+            assert model_size(spec).source == "iclprune.model.placement.KNOWN_CONFIGS", source
+            plans[source] = {
+                stage: stage_resources(
+                    spec, stage, cluster=paper["cluster"], batch_size=batch.get(stage, 8), rule=stage
+                )
+                for stage in stages
+            }
+        for stage in stages:  # sources listed smallest first
+            gpus = [plans[s][stage]["gpu"] for s in sources]
+            runtimes = [plans[s][stage]["runtime"] for s in sources]
+            assert gpus == sorted(gpus), (family, stage, gpus)
+            assert runtimes == sorted(runtimes), (family, stage, runtimes)
+    assert all(plans["facebook/opt-125m"][stage]["gpu"] == 1 for stage in stages)
+    assert plans["facebook/opt-66b"]["ffn_oracle"]["gpu"] == 2
+    assert plans["facebook/opt-66b"]["importance"]["gpu"] == 4
+    assert plans["facebook/opt-30b"]["importance"]["gpu"] == 2
+    assert all(plans["EleutherAI/pythia-12b"][stage]["gpu"] == 1 for stage in stages)
+    # a -deduped model and a training checkpoint (step) are sized as the final model of the same size
+    final = {"source": "EleutherAI/pythia-1.4b", "dtype": "float16"}
+    for spec in (
+        {**final, "step": 1000, "revision": None},
+        {**final, "source": "EleutherAI/pythia-1.4b-deduped"},
+    ):
+        assert model_size(spec).config.to_dict() == model_size(final).config.to_dict()
+        assert stage_resources(spec, "importance", batch_size=4) == stage_resources(
+            final, "importance", batch_size=4
+        )
+    # the error for an unknown hub id lists the families it knows
+    with pytest.raises(PlacementError, match=r"EleutherAI/pythia-\{70m, .*12b\} and their -deduped variants"):
+        model_size({"source": "EleutherAI/pythia-20b"})

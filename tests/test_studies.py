@@ -16,6 +16,14 @@ from iclprune.workflow.study import StudyError, scale_series, study_models
 
 SCALE = ["tiny-s", "tiny-m", "tiny-l"]
 SCALE_FIGURES = ["scale_removable", "scale_induction", "scale_agreement", "scale_depth"]
+# What the scale study must make here: each model's claims and head-pruning figure, and every scale
+# output (the other per-model figures are the tiny study's to test; 60 plotting jobs less).
+SCALE_TARGETS = [
+    *(f"results/tiny_scale/claims/{m}.tsv" for m in SCALE),
+    *(f"results/tiny_scale/figures/{m}/fig05_head_pruning.pdf" for m in SCALE),
+    "results/tiny_scale/scale/n_parameters/claims.tsv",
+    *(f"results/tiny_scale/scale/n_parameters/{f}.pdf" for f in SCALE_FIGURES),
+]
 
 
 def _config(**over) -> dict:
@@ -71,7 +79,7 @@ def scale_run(root: Path, tiny_run, tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("two_studies") / "checkout"
     shutil.copytree(tiny_run.workdir, work, symlinks=True)
     args = ("--configfile", str(root / "config/tiny.yaml"), str(root / "config/tiny_scale.yaml"))
-    done = snakemake(root, work, *args, "--cores", "2")
+    done = snakemake(root, work, *args, "--cores", "2", *SCALE_TARGETS)
     return work, args, done
 
 
@@ -85,8 +93,10 @@ def test_two_studies_in_one_checkout_keep_their_own_outputs(root: Path, scale_ru
     claims = {"tiny-llama": pd.read_csv(results / "tiny/claims/tiny-llama.tsv", sep="\t")}
     for model in SCALE:
         figures = sorted(p.name for p in (results / "tiny_scale/figures" / model).glob("*.pdf"))
-        assert figures, model
-        assert set(figures) <= set(tiny_figures)  # the same items (no OOD task in the scale study)
+        assert figures == ["fig05_head_pruning.pdf"], model
+        assert (results / "tiny/figures/tiny-llama/fig05_head_pruning.pdf").read_bytes() != (
+            results / "tiny_scale/figures" / model / "fig05_head_pruning.pdf"
+        ).read_bytes()
         claims[model] = pd.read_csv(results / f"tiny_scale/claims/{model}.tsv", sep="\t")
         assert claims[model].config.iloc[0].endswith(f", model {model}")
     # the studies' tables differ (different models), and neither overwrote the other
@@ -94,8 +104,8 @@ def test_two_studies_in_one_checkout_keep_their_own_outputs(root: Path, scale_ru
     assert not ours["tiny-llama"].equals(ours["tiny-m"].reindex(ours["tiny-llama"].index))
     assert not ours["tiny-s"].equals(ours["tiny-l"])
     # a second run of either study has nothing to do
-    for config in (args[:2], args):
-        again = snakemake(root, work, *config, "-n")
+    for config, targets in ((args[:2], []), (args, SCALE_TARGETS)):
+        again = snakemake(root, work, *config, "-n", *targets)
         assert again.returncode == 0, again.stderr[-2000:]
         assert "Nothing to be done" in again.stdout + again.stderr, config
 
@@ -108,7 +118,8 @@ def test_the_scale_study_makes_its_table_claims_and_figures(scale_run) -> None:
     table = pd.read_csv(base / "scale.tsv", sep="\t")
     sizes = table.groupby("model", sort=False).n_parameters.first()
     assert list(sizes.index) == SCALE
-    assert sizes.is_monotonic_increasing and sizes.nunique() == 3  # growing depth and width
+    assert sizes.is_monotonic_increasing  # growing depth and width
+    assert sizes.nunique() == 3
     for card in SCALE:  # the counts come from each model's card
         n = json.loads((work / f"results/tiny_scale/models/{card}/card.json").read_text())["n_parameters"]
         assert sizes[card] == n
@@ -143,4 +154,15 @@ def test_the_paper_dry_run_plans_its_whole_study_beside_other_studies(
         shutil.copy(work / "config/config.yaml", d / "config/config.yaml")
     shutil.copytree(work / "results", copied / "results")  # results moved from another machine
     counts = {name: _planned(root, d) for name, d in (("ran", work), ("copied", copied), ("empty", empty))}
-    assert counts["ran"] == counts["copied"] == counts["empty"] > 500, counts
+    assert counts["ran"] == counts["copied"] == counts["empty"] > 300, counts  # the full job list
+
+
+def test_the_workflow_draws_every_scale_figure_the_package_has(root: Path) -> None:
+    import ast
+    import re
+
+    from iclprune.reporting.plotting.scale import SCALE_FIGURES as PACKAGE
+
+    text = (root / "rules/common.smk").read_text()
+    listed = ast.literal_eval(re.search(r"^SCALE_FIGURES = (\[.*?\])$", text, re.M | re.S)[1])
+    assert tuple(listed) == PACKAGE == tuple(SCALE_FIGURES)

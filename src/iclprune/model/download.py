@@ -396,6 +396,31 @@ def download(
     return manifest
 
 
+def checkpoint_branch(repo_id: str, step: int) -> str | None:
+    """The hub branch holding training step ``step`` of ``repo_id`` where the repository names its
+    checkpoints by a known scheme (EleutherAI's Pythia models: ``step<N>``), else None."""
+    return f"step{step}" if repo_id.lower().startswith("eleutherai/pythia-") else None
+
+
+def _checkpoint_hint(repo_id: str, step: Any) -> str:
+    """How to pin the commit of a training checkpoint (``step``) of ``repo_id``."""
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise DownloadError(
+            f"step {step!r} of model {repo_id!r}: expected a training step, an integer >= 0 (a checkpoint)"
+        )
+    lookup = f"huggingface_hub.HfApi().list_repo_refs({repo_id!r})"
+    branch = checkpoint_branch(repo_id, step)
+    if branch is not None:
+        return (
+            f"pin the 40-hex commit of branch {branch} of {repo_id} ({lookup}: the target_commit of the branch "
+            f"named {branch}) as `revision:`"
+        )
+    return (
+        f"pin the 40-hex commit of the branch or tag that holds training step {step} of {repo_id} ({lookup} "
+        "lists them with their target_commit) as `revision:`"
+    )
+
+
 def download_model(
     spec: Mapping[str, Any],
     out: str | os.PathLike[str],
@@ -404,13 +429,30 @@ def download_model(
     require_commit: bool = True,
 ) -> dict[str, Any]:
     """The workflow stage: download the hub model of a model spec (``source`` = hub id, ``revision`` =
-    commit) and write its manifest to ``out``. ``name`` (the config key) only improves error messages."""
+    commit) and write its manifest to ``out``. ``name`` (the config key) only improves error messages.
+
+    A training checkpoint (``step`` in the spec) is the repository at the commit of that step's branch: with
+    no pinned revision (or a branch name) it is refused with the branch to pin (Pythia: ``step<N>``), since
+    the repository's main branch holds the final model, not the checkpoint."""
     repo_id = hub_repo_id(spec)
     label = f"model {name!r} (source {spec.get('source')!r})" if name else f"source {spec.get('source')!r}"
     if repo_id is None:
         raise DownloadError(f"{label} is not a hub id; expected 'org/name' — only hub models are downloaded")
+    revision, step = spec.get("revision"), spec.get("step")
+    if step is not None:
+        hint = _checkpoint_hint(repo_id, step)
+        if revision is None or not str(revision).strip():
+            raise DownloadError(
+                f"{label}: the checkpoint at training step {step} has no pinned revision; {hint} (without it the "
+                "download would read the final model of the main branch)"
+            )
+        if require_commit and not COMMIT.fullmatch(str(revision).strip()):
+            raise DownloadError(
+                f"{label}: the checkpoint at training step {step} has revision {revision!r}, which is not a "
+                f"commit; {hint} (a branch can move to other files)"
+            )
     try:
-        return download(repo_id, spec.get("revision"), out=out, require_commit=require_commit)
+        return download(repo_id, revision, out=out, require_commit=require_commit)
     except DownloadError as err:
         if name:
             raise type(err)(f"{label}: {err}") from err

@@ -11,8 +11,9 @@ builds on it):
   (:func:`activation_reserve`).
 
 Where the architecture comes from, for a hub id: the ``config.json`` of its cached snapshot when there
-is one, else :data:`KNOWN_CONFIGS` (shipped with the package, so the paper's dry run and the tests work
-with no network and no download), else the spec's ``params_b`` (a coarse, size-only estimate).
+is one, else :data:`KNOWN_CONFIGS` (every OPT and Pythia size, shipped with the package, so the dry runs
+of the paper and of the scale studies, and the tests, work with no network and no download), else the
+spec's ``params_b`` (a coarse, size-only estimate).
 
 Activation estimates (bytes, per decoder layer, per token; ``d`` hidden size, ``f`` FFN width, ``h``
 heads, ``T`` sequence length, ``b`` bytes per element of the dtype) — upper estimates, not measurements:
@@ -47,11 +48,14 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 WorkloadKind = Literal["forward", "backward"]
 DeviceKey = int | str
 
-# Architecture numbers of public checkpoints, exactly as in each repository's config.json on the Hugging
-# Face hub (facebook/opt-13b, -30b, -66b at revision main; the same numbers are Table 1 of Zhang et al.
-# 2022, "OPT: Open Pre-trained Transformer Language Models", arXiv:2205.01068). OPT-66B: 64 pre-LN decoder
-# layers, hidden 9216, 72 heads, FFN 36864, vocabulary 50272, 2048 positions, ~65.7B parameters
-# (input and output embeddings tied). Shipped so plans and resources need no network and no download.
+# Architecture numbers of public checkpoints, shipped so that plans, resources and cost estimates need no
+# network and no download. The one table of them: iclprune.workflow.cost reads it too (known_config).
+#
+# OPT (Zhang et al. 2022, "OPT: Open Pre-trained Transformer Language Models", arXiv:2205.01068, Table 1;
+# the same numbers as each facebook/opt-* repository's config.json at revision main): FFN 4 × hidden,
+# vocabulary 50272, 2048 positions, input and output embeddings tied. OPT-66B: 64 pre-LN decoder layers,
+# hidden 9216, 72 heads, FFN 36864, ~65.7B parameters. OPT-350M alone is post-LN
+# (do_layer_norm_before false) and projects its 1024-wide layers to 512-wide embeddings.
 _OPT_COMMON: dict[str, Any] = {
     "model_type": "opt",
     "architectures": ["OPTForCausalLM"],
@@ -70,17 +74,83 @@ _OPT_COMMON: dict[str, Any] = {
     "init_std": 0.02,
     "torch_dtype": "float16",
 }
-KNOWN_CONFIGS: dict[str, dict[str, Any]] = {
-    "facebook/opt-13b": _OPT_COMMON
-    | {"hidden_size": 5120, "num_hidden_layers": 40, "num_attention_heads": 40, "ffn_dim": 20480}
-    | {"word_embed_proj_dim": 5120},
-    "facebook/opt-30b": _OPT_COMMON
-    | {"hidden_size": 7168, "num_hidden_layers": 48, "num_attention_heads": 56, "ffn_dim": 28672}
-    | {"word_embed_proj_dim": 7168},
-    "facebook/opt-66b": _OPT_COMMON
-    | {"hidden_size": 9216, "num_hidden_layers": 64, "num_attention_heads": 72, "ffn_dim": 36864}
-    | {"word_embed_proj_dim": 9216},
+OPT_SIZES: dict[str, tuple[int, int, int]] = {  # size: (layers, heads, hidden)
+    "125m": (12, 12, 768), "350m": (24, 16, 1024), "1.3b": (24, 32, 2048), "2.7b": (32, 32, 2560),
+    "6.7b": (32, 32, 4096), "13b": (40, 40, 5120), "30b": (48, 56, 7168), "66b": (64, 72, 9216),
+}  # fmt: skip
+_OPT_350M = {"word_embed_proj_dim": 512, "do_layer_norm_before": False}
+
+# Pythia (Biderman et al. 2023, "Pythia: A Suite for Analyzing Large Language Models Across Training and
+# Scaling", arXiv:2304.01373, Table 1; GPT-NeoX): FFN 4 × hidden, 2048 positions, rotary embeddings on 25%
+# of each head's dimensions, parallel attention and FFN, untied input and output embeddings. The
+# vocabulary is padded: 50304 up to 2.8B, 50432 for 6.9B and 50688 for 12B — the sizes that give exactly
+# the total parameter counts published with the models (70,426,624 for 70M … 6,857,302,016 for 6.9B and
+# 11,846,072,320 for 12B; tests/test_cost_scale.py checks all eight). The -deduped models (trained on the
+# deduplicated Pile) have the same architectures; a training checkpoint (branch step<N>) its final model's.
+_PYTHIA_COMMON: dict[str, Any] = {
+    "model_type": "gpt_neox",
+    "architectures": ["GPTNeoXForCausalLM"],
+    "hidden_act": "gelu",
+    "max_position_embeddings": 2048,
+    "rotary_pct": 0.25,
+    "rotary_emb_base": 10000,
+    "use_parallel_residual": True,
+    "tie_word_embeddings": False,
+    "layer_norm_eps": 1e-5,
+    "initializer_range": 0.02,
+    "bos_token_id": 0,
+    "eos_token_id": 0,
+    "torch_dtype": "float16",
 }
+PYTHIA_SIZES: dict[str, tuple[int, int, int, int]] = {  # size: (layers, heads, hidden, vocabulary)
+    "70m": (6, 8, 512, 50304), "160m": (12, 12, 768, 50304), "410m": (24, 16, 1024, 50304),
+    "1b": (16, 8, 2048, 50304), "1.4b": (24, 16, 2048, 50304), "2.8b": (32, 32, 2560, 50304),
+    "6.9b": (32, 32, 4096, 50432), "12b": (36, 40, 5120, 50688),
+}  # fmt: skip
+# where each family's numbers come from (model_type → the table they are quoted from)
+KNOWN_CITATIONS: dict[str, str] = {"opt": "OPT paper, Table 1", "gpt_neox": "Pythia paper, Table 1"}
+
+
+def _opt_config(size: str) -> dict[str, Any]:
+    layers, heads, hidden = OPT_SIZES[size]
+    shape = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads}
+    return (
+        _OPT_COMMON
+        | shape
+        | {"ffn_dim": 4 * hidden, "word_embed_proj_dim": hidden}
+        | (_OPT_350M if size == "350m" else {})
+    )
+
+
+def _pythia_config(size: str) -> dict[str, Any]:
+    layers, heads, hidden, vocab = PYTHIA_SIZES[size]
+    shape = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads}
+    return _PYTHIA_COMMON | shape | {"intermediate_size": 4 * hidden, "vocab_size": vocab}
+
+
+KNOWN_CONFIGS: dict[str, dict[str, Any]] = {
+    **{f"facebook/opt-{size}": _opt_config(size) for size in OPT_SIZES},
+    **{f"EleutherAI/pythia-{size}": _pythia_config(size) for size in PYTHIA_SIZES},
+    **{f"EleutherAI/pythia-{size}-deduped": _pythia_config(size) for size in PYTHIA_SIZES},
+}
+
+
+def known_names() -> str:
+    """The models of :data:`KNOWN_CONFIGS`, in short: ``facebook/opt-{125m, …}, EleutherAI/pythia-{…}``."""
+    return (
+        f"facebook/opt-{{{', '.join(OPT_SIZES)}}}, EleutherAI/pythia-{{{', '.join(PYTHIA_SIZES)}}} "
+        "and their -deduped variants"
+    )
+
+
+def known_config(source: str) -> tuple[str, dict[str, Any]] | None:
+    """``(hub id, config.json mapping)`` of a model in :data:`KNOWN_CONFIGS` (hub ids compared without
+    regard to case, as the hub does: ``facebook/OPT-66B`` is ``facebook/opt-66b``), or None."""
+    if source in KNOWN_CONFIGS:
+        return source, KNOWN_CONFIGS[source]
+    folded = {name.lower(): name for name in KNOWN_CONFIGS}
+    name = folded.get(str(source).strip().lower())
+    return (name, KNOWN_CONFIGS[name]) if name else None
 
 
 class PlacementError(ValueError):
@@ -198,17 +268,16 @@ def model_size(spec: Mapping[str, Any]) -> ModelSize:
     cached = None if path.exists() else _hub_cached_config(source, spec.get("revision"))
     if cached is not None:
         return ModelSize(source, AutoConfig.from_pretrained(str(cached)), f"cached {cached}")
-    if source in KNOWN_CONFIGS:
-        return ModelSize(
-            source, config_from_dict(KNOWN_CONFIGS[source]), "iclprune.model.placement.KNOWN_CONFIGS"
-        )
+    known = known_config(source)
+    if known is not None:
+        return ModelSize(source, config_from_dict(known[1]), "iclprune.model.placement.KNOWN_CONFIGS")
     if spec.get("params_b") is not None:
         return ModelSize(source, None, "params_b in the model spec", float(spec["params_b"]))
     raise PlacementError(
         f"cannot size model {source!r}: no config.json in a local directory or the Hugging Face cache "
         f"(HF_HOME={os.environ.get('HF_HOME', '~/.cache/huggingface')}), and it is not one of the known "
-        f"configs ({', '.join(KNOWN_CONFIGS)}); download it first, or add `params_b: <billions of "
-        "parameters>` to its model spec"
+        f"configs ({known_names()}); download it first, or add `params_b: <billions of parameters>` to its "
+        "model spec"
     )
 
 

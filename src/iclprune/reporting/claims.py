@@ -343,7 +343,9 @@ def render_claims(table: pd.DataFrame) -> str:
         c for c in ("claim", "paper", "ours", "low", "high", "verdict", "figure") if c not in table.columns
     ]
     if missing:
-        raise ValueError(f"claims table lacks columns {missing}; expected the columns of a claims table (results/<study>/claims/<model>.tsv)")
+        raise ValueError(
+            f"claims table lacks columns {missing}; expected the columns of a claims table (results/<study>/claims/<model>.tsv)"
+        )
 
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)):

@@ -12,6 +12,7 @@ Examples::
     iclprune fetch-data boolq --path /data/superglue/boolq --out results/data/boolq/local.json
     iclprune verify-data                      # every results/data/*/*.json under the current folder
     iclprune cost --configfile config/paper.yaml --tokens-per-s 800 --gpus-per-job 2
+    iclprune cost config/opt_scale.yaml --readme README.md --block cost-opt-scale
 """
 
 from __future__ import annotations
@@ -237,14 +238,29 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
 
     p = sub.add_parser("cost", help="requests, tokens and GPU-hours per stage of a workflow config")
-    p.add_argument("--configfile", required=True, help="a workflow config, e.g. config/paper.yaml")
+    p.add_argument("config", nargs="?", default=None, help="a workflow config (or --configfile)")
+    p.add_argument("--configfile", default=None, help="a workflow config, e.g. config/paper.yaml")
     p.add_argument("--tokens-per-s", type=_positive, default=None,
-                   help="forward tokens per second of one job (default: from an assumed 1e14 FLOP/s)")  # fmt: skip
+                   help="forward tokens per second of one job, for every model (default: from an assumed "
+                        "1e14 FLOP/s and each model's size)")  # fmt: skip
     p.add_argument("--gpus-per-job", type=_at_least(1), default=None,
-                   help="GPUs one job holds (default: enough 80 GB GPUs for the weights)")  # fmt: skip
-    p.add_argument("--out", type=_table, default=None, help="also write the per-stage table here")
+                   help="GPUs one job holds, for every model (default: enough 80 GB GPUs for the weights)")  # fmt: skip
+    p.add_argument("--out", type=_table, default=None,
+                   help="also write the per-stage table here (a study of several models: one row per model "
+                        "and stage)")  # fmt: skip
+    p.add_argument(
+        "--readme", default=None, help="write the estimate into this Markdown file between markers"
+    )
+    p.add_argument(
+        "--block", default="cost", help="the markers' name: <!-- NAME:start --> … <!-- NAME:end -->"
+    )
+    p.add_argument(
+        "--summary", action="store_true", help="a study of several models: print the summary table alone"
+    )
 
-    p = sub.add_parser("claims-table", help="render a claims table (results/<study>/claims/<model>.tsv) as Markdown")
+    p = sub.add_parser(
+        "claims-table", help="render a claims table (results/<study>/claims/<model>.tsv) as Markdown"
+    )
     p.add_argument("claims", help="a claims table written by the workflow (TSV)")
     p.add_argument("--readme", default=None, help="write it into this Markdown file between markers")
     p.add_argument(
@@ -252,6 +268,14 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     args = parser.parse_args(argv)
+    if args.command == "cost":
+        if args.config and args.configfile and args.config != args.configfile:
+            parser.error(
+                f"cost takes one config: {args.config!r} or --configfile {args.configfile!r}, not both"
+            )
+        args.configfile = args.configfile or args.config
+        if not args.configfile:
+            parser.error("cost needs a workflow config: iclprune cost CONFIG (or --configfile CONFIG)")
     if args.command == "fetch-data" and args.path is not None:
         given = [f"--{k.replace('_', '-')}" for k in ("name", "revision", "cache_dir") if getattr(args, k)]
         if given:
@@ -376,14 +400,22 @@ def main(argv: list[str] | None = None) -> int:
                 write_block(args.readme, args.block, text)
         elif args.command == "cost":
             from iclprune.core.io import write_table
-            from iclprune.workflow.cost import estimate, load_config, render
+            from iclprune.workflow import cost
 
-            est = estimate(
-                load_config(args.configfile), tokens_per_s=args.tokens_per_s, gpus_per_job=args.gpus_per_job
-            )
-            print(render(est, args.configfile))
+            config = cost.load_config(args.configfile)
+            rates = dict(tokens_per_s=args.tokens_per_s, gpus_per_job=args.gpus_per_job)
+            if isinstance(config["model"], str):  # one model: its table
+                est = cost.estimate(config, **rates)
+                text, table = cost.render(est, args.configfile), est.table
+            else:  # a study of several models: one table each and the summary
+                study = cost.estimate_study(config, **rates)
+                text = cost.render_study(study, args.configfile, summary_only=args.summary)
+                table = study.table()
+            print(text)
             if args.out:
-                write_table(est.table, args.out)
+                write_table(table, args.out)
+            if args.readme:
+                cost.write_readme_block(args.readme, args.block, text)
     except (ValueError, FileNotFoundError) as err:
         print(f"iclprune {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -34,6 +34,12 @@ Compute is converted to time at ``tokens_per_s`` forward tokens per second for o
 assumed sustained :data:`ASSUMED_FLOPS` divided by ``2 × parameters`` FLOPs per token) and to GPU-hours
 by multiplying by the GPUs one job holds. Small stages (rankings, agreement, figures) are CPU-only and
 not counted.
+
+A study of several models (``model: [labels]``, :mod:`iclprune.workflow.study`) is estimated model by
+model (:func:`estimate_study`: :func:`estimate` on each model's spec, at its own throughput and GPUs per
+job) and rendered as each model's table then a summary with the total (:func:`render_study`). A model's
+geometry needs no download: a cached or local config.json, else the shipped table of every OPT and Pythia
+size (:data:`iclprune.model.footprint.KNOWN_CONFIGS`, which also sizes the workflow's GPU requests).
 """
 
 from __future__ import annotations
@@ -98,13 +104,6 @@ TASK_SIZES: dict[str, TaskSize] = {
     "lambada_openai": TaskSize("test", 5153, 5153, 1, 80),
 }
 
-# Geometry of models whose config may not be cached here (OPT: Zhang et al. 2022, Table 1, and the
-# facebook/opt-* config.json files; ffn = 4 × hidden, vocabulary 50272, context 2048).
-_OPT = {  # name: (layers, heads, hidden)
-    "125m": (12, 12, 768), "350m": (24, 16, 1024), "1.3b": (24, 32, 2048), "2.7b": (32, 32, 2560),
-    "6.7b": (32, 32, 4096), "13b": (40, 40, 5120), "30b": (48, 56, 7168), "66b": (64, 72, 9216),
-}  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Geometry:
@@ -163,8 +162,12 @@ def load_config(configfile: str | os.PathLike[str], *, base: str | os.PathLike[s
             validate(config, str(schema), set_default=True)
         except WorkflowError as err:
             raise CostError(f"config file {str(configfile)!r} is invalid: {err}") from err
-    if config.get("model") not in config.get("models", {}):
-        raise CostError(f"model {config.get('model')!r} is not defined under `models` in {str(configfile)!r}")
+    from iclprune.workflow.study import StudyError, study_models
+
+    try:
+        study_models(config)
+    except StudyError as err:
+        raise CostError(f"config file {str(configfile)!r}: {err}") from err
     return config
 
 
@@ -200,16 +203,30 @@ def _geometry_of(config: Any, source: str) -> Geometry:
 
 
 def model_geometry(spec: Mapping[str, Any]) -> Geometry:
-    """Geometry of a model spec without loading weights: tiny configs, the embedded model's or a local
-    directory's config.json, a cached hub config, else the OPT table; a clear error otherwise."""
-    from transformers import AutoConfig, OPTConfig
+    """Geometry of a model spec without loading weights: tiny configs (with the spec's ``tiny`` sizes), the
+    embedded model's or a local directory's config.json, a cached hub config, else the shipped table of
+    every OPT and Pythia size (:data:`iclprune.model.footprint.KNOWN_CONFIGS`; a training checkpoint,
+    ``step``, has its final model's geometry); a clear error otherwise."""
+    from transformers import AutoConfig
 
-    from iclprune.model.models import EMBEDDED_NAME, ModelRef, embedded_cache_dir, tiny_config
+    from iclprune.model.footprint import KNOWN_CITATIONS, config_from_dict, known_config, known_names
+    from iclprune.model.models import EMBEDDED_NAME, TINY_SIZES, ModelRef, embedded_cache_dir, tiny_config
 
     source = str(spec["source"])
     ref = ModelRef.parse(source)
+    tiny = dict(spec.get("tiny") or {})
+    if tiny and ref.kind != "tiny":
+        raise CostError(f"tiny sizes {tiny} given for model {source!r}; expected a tiny:<family> model")
     if ref.kind == "tiny":
-        return _geometry_of(tiny_config(ref.name, vocab_size=49152), f"tiny_config({ref.name!r})")
+        unknown = sorted(set(tiny) - set(TINY_SIZES))
+        if unknown:
+            raise CostError(
+                f"unknown tiny size(s) {unknown} of model {source!r}; expected some of {list(TINY_SIZES)}"
+            )
+        sizes = "".join(f", {k}={v!r}" for k, v in tiny.items())
+        return _geometry_of(
+            tiny_config(ref.name, vocab_size=49152, **tiny), f"tiny_config({ref.name!r}{sizes})"
+        )
     if ref.kind == "embedded":
         folder = embedded_cache_dir()
         if (folder / "config.json").is_file():
@@ -229,19 +246,13 @@ def model_geometry(spec: Mapping[str, Any]) -> Geometry:
         return _geometry_of(config, f"{source} (cached config.json)")
     except OSError:
         pass
-    name = source.lower().removeprefix("facebook/opt-")
-    if source.lower().startswith("facebook/opt-") and name in _OPT:
-        layers, heads, hidden = _OPT[name]
-        extra = {"word_embed_proj_dim": 512, "do_layer_norm_before": False} if name == "350m" else {}
-        config = OPTConfig(
-            num_hidden_layers=layers, num_attention_heads=heads, hidden_size=hidden, ffn_dim=4 * hidden,
-            vocab_size=50272, max_position_embeddings=2048, word_embed_proj_dim=extra.get("word_embed_proj_dim", hidden),
-            do_layer_norm_before=extra.get("do_layer_norm_before", True),
-        )  # fmt: skip
-        return _geometry_of(config, f"{source} (OPT paper, Table 1)")
+    known = known_config(source)
+    if known is not None:
+        _, fields = known
+        return _geometry_of(config_from_dict(fields), f"{source} ({KNOWN_CITATIONS[fields['model_type']]})")
     raise CostError(
         f"cannot find the geometry of model {source!r}: its config.json is not in the local Hugging Face cache "
-        f"and it is not one of facebook/opt-{{{', '.join(_OPT)}}}; expected a cached or local model"
+        f"and it is not one of {known_names()}; expected a cached or local model"
     )
 
 
@@ -378,19 +389,37 @@ def _induction_tokens(n_seeds: int, g: Geometry) -> tuple[int, int, float]:
     return 2 * n_seeds, tokens, tokens + unembed / (2.0 * g.n_parameters)
 
 
+def _model_label(config: Mapping[str, Any], model: str | None) -> str:
+    """The label whose spec is estimated: ``model``, else the config's one model."""
+    models = config.get("models") or {}
+    if model is None:
+        model = config.get("model")
+        if not isinstance(model, str):
+            raise CostError(
+                f"config has several models ({model!r}); expected one label (estimate(config, model=...)) or "
+                "estimate_study(config) for every model"
+            )
+    if model not in models:
+        raise CostError(f"model {model!r} is not defined under `models` ({', '.join(models)})")
+    return model
+
+
 def estimate(
     config: Mapping[str, Any],
     *,
     tokens_per_s: float | None = None,
     gpus_per_job: int | None = None,
     geometry: Geometry | None = None,
+    model: str | None = None,
 ) -> Estimate:
-    """Requests, tokens and GPU-hours per stage of ``config`` (a loaded workflow configuration)."""
+    """Requests, tokens and GPU-hours per stage of ``config`` (a loaded workflow configuration) on its
+    model, or on ``model`` (a label of ``config["models"]``; required when ``config["model"]`` is a list:
+    :func:`estimate_study` estimates every model of a study)."""
     if tokens_per_s is not None and not (isinstance(tokens_per_s, int | float) and tokens_per_s > 0):
         raise CostError(f"tokens per second {tokens_per_s!r} must be a positive number")
     if gpus_per_job is not None and not (isinstance(gpus_per_job, int) and gpus_per_job >= 1):
         raise CostError(f"GPUs per job {gpus_per_job!r} must be a positive integer")
-    spec = config["models"][config["model"]]
+    spec = config["models"][_model_label(config, model)]
     g = geometry or model_geometry(spec)
     tasks, ood, shots = list(config["tasks"]), list(config.get("ood_tasks", [])), list(config["shots"])
     seed, limit = int(config.get("seed", 1234)), config["evaluation"].get("limit")
@@ -471,6 +500,10 @@ def _count(n: float) -> str:
     return f"{n / 1e9:.3g}B" if n >= 1e9 else f"{n / 1e6:.3g}M"
 
 
+def _hours(hours: float) -> str:
+    return f"{hours:,.1f}" if hours >= 1 or hours == 0 else f"{hours:.2g}"
+
+
 def render(est: Estimate, config_name: str = "") -> str:
     """The estimate as a plain-text table with its assumptions."""
     g = est.geometry
@@ -488,9 +521,8 @@ def render(est: Estimate, config_name: str = "") -> str:
     ):
         if i == len(rows):
             lines.append("-" * 91)
-        hours_text = f"{hours:,.1f}" if hours >= 1 or hours == 0 else f"{hours:.2g}"
         lines.append(
-            f"{name:<16}{int(jobs):>8,}{int(requests):>16,}{int(tokens):>18,}{int(forward):>20,}{hours_text:>13}"
+            f"{name:<16}{int(jobs):>8,}{int(requests):>16,}{int(tokens):>18,}{int(forward):>20,}{_hours(hours):>13}"
         )
     lines.append(
         f"at {est.tokens_per_s:,.0f} forward tokens/s per job and {est.gpus_per_job} GPU(s) per job; importance "
@@ -506,3 +538,118 @@ def render(est: Estimate, config_name: str = "") -> str:
             f"measured here): {', '.join(est.documented_tasks)}"
         )
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ a study of several models
+@dataclass
+class StudyEstimate:
+    """The estimate of every model of a study (``model: [labels]``), in the config's order."""
+
+    study: str
+    estimates: dict[str, Estimate]  # label → that model's estimate (:func:`estimate`)
+    steps: dict[str, int | None]  # label → training step of a checkpoint entry (``models.<label>.step``)
+
+    @property
+    def total_gpu_hours(self) -> float:
+        return float(sum(est.total_gpu_hours for est in self.estimates.values()))
+
+    def summary(self) -> pd.DataFrame:
+        """One row per model: ``model, n_parameters, step, gpus_per_job, gpu_hours`` (step: None for a
+        final model)."""
+        return pd.DataFrame(
+            [
+                {
+                    "model": label,
+                    "n_parameters": est.geometry.n_parameters,
+                    "step": self.steps[label],
+                    "gpus_per_job": est.gpus_per_job,
+                    "gpu_hours": est.total_gpu_hours,
+                }
+                for label, est in self.estimates.items()
+            ],
+            columns=["model", "n_parameters", "step", "gpus_per_job", "gpu_hours"],
+        )
+
+    def table(self) -> pd.DataFrame:
+        """Every model's per-stage table, stacked: ``model, stage, jobs, requests, tokens, forward_tokens,
+        gpu_hours`` (rows: models × stages)."""
+        return pd.concat(
+            [
+                est.table.assign(model=label)[["model", *est.table.columns]]
+                for label, est in self.estimates.items()
+            ],
+            ignore_index=True,
+        )
+
+
+def estimate_study(
+    config: Mapping[str, Any], *, tokens_per_s: float | None = None, gpus_per_job: int | None = None
+) -> StudyEstimate:
+    """:func:`estimate` for every model of ``config``'s study (``model``: one label or a list, checked by
+    :func:`iclprune.workflow.study.study_models`). ``tokens_per_s`` and ``gpus_per_job``, when given,
+    apply to every model (default: each model's own, from its size)."""
+    from iclprune.workflow.study import StudyError, study_models
+
+    try:
+        labels = study_models(config)
+    except StudyError as err:
+        raise CostError(str(err)) from err
+    estimates = {
+        label: estimate(config, tokens_per_s=tokens_per_s, gpus_per_job=gpus_per_job, model=label)
+        for label in labels
+    }
+    steps = {label: config["models"][label].get("step") for label in labels}
+    return StudyEstimate(str(config["study"]), estimates, steps)
+
+
+def render_study(study: StudyEstimate, config_name: str = "", *, summary_only: bool = False) -> str:
+    """Every model's table (:func:`render`, headed by its label), then a summary: one row per model
+    (parameters, training step where any model has one, GPUs per job, GPU-hours) and the total;
+    ``summary_only``: the summary alone."""
+    n = len(study.estimates)
+    where = f" of {config_name}" if config_name else ""
+    blocks = [f"cost estimate{where}: study {study.study}, {n} model{'s' if n != 1 else ''}"]
+    if not summary_only:
+        blocks += [render(est, label) for label, est in study.estimates.items()]
+    summary = study.summary()
+    with_step = summary["step"].notna().any()
+    width = max(16, *(len(label) + 2 for label in summary["model"]))
+    head = f"{'model':<{width}}{'parameters':>12}" + (f"{'step':>10}" if with_step else "")
+    head += f"{'GPUs per job':>14}{'GPU-hours':>13}"
+    lines = [f"summary{where}: study {study.study}", head]
+    for row in summary.itertuples():
+        step = "" if row.step is None or pd.isna(row.step) else f"{int(row.step):,}"
+        lines.append(
+            f"{row.model:<{width}}{_count(row.n_parameters):>12}" + (f"{step:>10}" if with_step else "")
+            + f"{int(row.gpus_per_job):>14}{_hours(row.gpu_hours):>13}"
+        )  # fmt: skip
+    lines.append("-" * len(head))
+    lines.append(f"{'total':<{len(head) - 13}}{_hours(study.total_gpu_hours):>13}")
+    lines.append(
+        "each model at its own throughput and GPUs per job"
+        + (
+            " (`iclprune cost` without --summary: one table per model)"
+            if summary_only
+            else " (its table above)"
+        )
+        + "; the total is the sum over models"
+        + ("; a checkpoint (step) has its final model's geometry" if with_step else "")
+    )
+    blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def write_readme_block(readme: str | os.PathLike[str], name: str, text: str) -> None:
+    """Write ``text`` (a rendered estimate) in a ```text fence between ``<!-- name:start -->`` and
+    ``<!-- name:end -->`` in the Markdown file ``readme``; a :class:`CostError` naming the file when it or
+    its markers are missing."""
+    from iclprune.reporting.timings import markers, write_block
+
+    path = Path(readme)
+    if not path.is_file():
+        raise CostError(f"--readme {str(readme)!r} does not exist; expected a Markdown file with the markers "
+                        f"{' … '.join(markers(name))}")  # fmt: skip
+    try:
+        write_block(path, name, f"```text\n{text.rstrip()}\n```\n")
+    except ValueError as err:
+        raise CostError(f"{str(readme)!r}: {err}") from err
