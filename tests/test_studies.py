@@ -5,11 +5,13 @@ models of growing depth and width (config/tiny_scale.yaml): it shows the machine
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import snakemake
 
 from iclprune.workflow.study import StudyError, scale_series, study_models
@@ -159,10 +161,53 @@ def test_the_paper_dry_run_plans_its_whole_study_beside_other_studies(
 
 def test_the_workflow_draws_every_scale_figure_the_package_has(root: Path) -> None:
     import ast
-    import re
 
     from iclprune.reporting.plotting.scale import SCALE_FIGURES as PACKAGE
 
     text = (root / "rules/common.smk").read_text()
     listed = ast.literal_eval(re.search(r"^SCALE_FIGURES = (\[.*?\])$", text, re.M | re.S)[1])
     assert tuple(listed) == PACKAGE == tuple(SCALE_FIGURES)
+
+
+def _resources(dry_run: str) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """(rule, wildcards, resources) of every job of a ``snakemake -n`` printout."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run):
+        m = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if not m:
+            continue
+        fields = dict(re.findall(r"^\s+(wildcards|resources): (.*)$", block, re.M))
+        pairs = [
+            dict(kv.split("=", 1) for kv in fields.get(k, "").split(", ") if "=" in kv)
+            for k in ("wildcards", "resources")
+        ]
+        jobs.append((m.group(1), *pairs))
+    return jobs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("config", "series"), [("opt_scale", ["n_parameters"]), ("pythia_scale", ["n_parameters", "step"])]
+)
+def test_the_scale_studies_plan_every_model_with_its_own_gpus(
+    root: Path, tmp_path: Path, config: str, series
+) -> None:
+    """The dry run of a cluster scale study, offline: every model's whole study, the scale jobs per series,
+    and each job sized for its own model (a small model's importance job asks for fewer GPUs)."""
+    (tmp_path / "config").mkdir()
+    shutil.copy(root / "config/config.yaml", tmp_path / "config/config.yaml")
+    done = snakemake(root, tmp_path, "--configfile", str(root / f"config/{config}.yaml"), "-n")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    jobs = _resources(done.stdout)
+    labels = study_models(yaml.safe_load((root / f"config/{config}.yaml").read_text()))
+    for label in labels:
+        rules = {rule for rule, wc, _ in jobs if wc.get("model") == label}
+        assert {"download_model", "head_importance", "head_pruning", "claims"} <= rules, label
+    assert sorted(wc["axis"] for rule, wc, _ in jobs if rule == "scale_claims") == sorted(series)
+    gpus = {wc["model"]: int(res["gpu"]) for rule, wc, res in jobs if rule == "head_importance"}
+    assert set(gpus) == set(labels)
+    small, large = labels[0], max(labels, key=lambda m: gpus[m])
+    assert gpus[small] == 1
+    if config == "opt_scale":
+        assert large == "opt-66b"
+        assert gpus[large] > 1
