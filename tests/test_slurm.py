@@ -246,7 +246,7 @@ def test_a_failed_slurm_job_is_reported_with_its_log_path(slurm_run: SlurmRun) -
     assert slurm_run.process.returncode != 0
     (job,) = [j for j, info in slurm_run.jobs.items() if info["State"] == "FAILED"]
     logs = slurm_run.workdir / ".snakemake/slurm_logs/rule_head_importance"
-    slurm_log = logs / "tiny-llama_icl_nonesuch_1" / f"{job}.log"
+    slurm_log = logs / "tiny_tiny-llama_icl_nonesuch_1" / f"{job}.log"  # study_model_task_shot
     report = slurm_run.output
     assert "Error in rule head_importance" in report
     assert f"SLURM-job '{job}' failed" in report
