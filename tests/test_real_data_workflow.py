@@ -33,15 +33,19 @@ def _workdir(root: Path, path: Path) -> Path:
 
 
 def dry_run_jobs(dry_run: str) -> list[dict]:
-    """The jobs of a ``snakemake -n`` printout: rule, input, output and wildcards (a dict) of each."""
+    """The jobs of a ``snakemake -n`` printout: rule, input, output, and wildcards and resources (dicts)
+    of each."""
     jobs = []
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run):
         m = re.match(r"(?:local)?rule (\w+):", block.strip())
         if not m:
             continue
-        fields = dict(re.findall(r"^\s+(input|output|wildcards): (.*)$", block, re.M))
-        wildcards = dict(kv.split("=", 1) for kv in fields.get("wildcards", "").split(", ") if "=" in kv)
-        jobs.append({"rule": m.group(1), "input": "", **fields, "wildcards": wildcards})
+        fields = dict(re.findall(r"^\s+(input|output|wildcards|resources): (.*)$", block, re.M))
+        pairs = {
+            key: dict(kv.split("=", 1) for kv in fields.get(key, "").split(", ") if "=" in kv)
+            for key in ("wildcards", "resources")
+        }
+        jobs.append({"rule": m.group(1), "input": "", **fields, **pairs})
     return jobs
 
 

@@ -169,22 +169,6 @@ def test_the_workflow_draws_every_scale_figure_the_package_has(root: Path) -> No
     assert tuple(listed) == PACKAGE == tuple(SCALE_FIGURES)
 
 
-def _resources(dry_run: str) -> list[tuple[str, dict[str, str], dict[str, str]]]:
-    """(rule, wildcards, resources) of every job of a ``snakemake -n`` printout."""
-    jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run):
-        m = re.match(r"(?:local)?rule (\w+):", block.strip())
-        if not m:
-            continue
-        fields = dict(re.findall(r"^\s+(wildcards|resources): (.*)$", block, re.M))
-        pairs = [
-            dict(kv.split("=", 1) for kv in fields.get(k, "").split(", ") if "=" in kv)
-            for k in ("wildcards", "resources")
-        ]
-        jobs.append((m.group(1), *pairs))
-    return jobs
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("config", "series"), [("opt_scale", ["n_parameters"]), ("pythia_scale", ["n_parameters", "step"])]
@@ -198,7 +182,9 @@ def test_the_scale_studies_plan_every_model_with_its_own_gpus(
     shutil.copy(root / "config/config.yaml", tmp_path / "config/config.yaml")
     done = snakemake(root, tmp_path, "--configfile", str(root / f"config/{config}.yaml"), "-n")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    jobs = _resources(done.stdout)
+    from test_real_data_workflow import dry_run_jobs
+
+    jobs = [(j["rule"], j["wildcards"], j["resources"]) for j in dry_run_jobs(done.stdout)]
     labels = study_models(yaml.safe_load((root / f"config/{config}.yaml").read_text()))
     for label in labels:
         rules = {rule for rule, wc, _ in jobs if wc.get("model") == label}
